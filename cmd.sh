@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# How stage scripts dispatch their jobs. Choose with NGHF_BACKEND=local|slurm (default local).
+#   train_cmd   CPU jobs (features, GMM training, alignment, lattice generation)
+#   decode_cmd  decoding jobs
+#   cuda_cmd    GPU jobs (NN training); on Slurm it asks for one GPU per job
+# Site options (account, QOS, ...) go in NGHF_SLURM_OPTS, e.g. "--account=speech --qos=normal".
+case ${NGHF_BACKEND:-local} in
+  local)
+    export train_cmd="utils/run_local.sh"
+    export decode_cmd="utils/run_local.sh"
+    export cuda_cmd="utils/run_local.sh --max-jobs-run 1"
+    ;;
+  slurm)
+    export train_cmd="utils/run_slurm.sh --mem 4G"
+    export decode_cmd="utils/run_slurm.sh --mem 4G"
+    export cuda_cmd="utils/run_slurm.sh --mem 16G --gpu 1"
+    ;;
+  *)
+    echo "cmd.sh: unknown NGHF_BACKEND='${NGHF_BACKEND}'; use local or slurm" >&2
+    return 1 2>/dev/null || exit 1
+    ;;
+esac

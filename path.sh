@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Environment for every recipe and stage script: the project's venv and its tools on PATH.
+# Sourced (`. ./path.sh`) from a recipe directory; works from egs/*/s5 too.
+NGHF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+export NGHF_ROOT
+NGHF_VENV=${NGHF_VENV:-$NGHF_ROOT/.venv}
+export NGHF_VENV
+export PATH="$NGHF_VENV/bin:$NGHF_ROOT/utils:$PATH"
+export PYTHONUNBUFFERED=1
+export LC_ALL=C
+# Keep one BLAS thread per job: parallelism comes from the dispatcher's jobs.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}

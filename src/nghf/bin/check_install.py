@@ -1,0 +1,36 @@
+"""``nghf-check-install``: verify that the environment imports in the right order and report versions."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata as md
+import sys
+
+PACKAGES = (
+    "torch",
+    "kaldi-hmm-gmm",
+    "kaldifst",
+    "kaldi-decoder",
+    "kaldilm",
+    "kaldi-native-io",
+    "kaldi-native-fbank",
+    "lhotse",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nghf-check-install", description=__doc__)
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    args = parser.parse_args(argv)
+    from nghf import _kaldi  # noqa: F401  (the import-order guard)
+    import torch
+
+    if not args.quiet:
+        for name in PACKAGES:
+            print(f"{name:20s} {md.version(name)}")
+        print(f"{'cuda available':20s} {torch.cuda.is_available()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Job dispatch (local processes or Slurm) for stage scripts, in the shape of Kaldi's run.pl."""

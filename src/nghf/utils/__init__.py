@@ -1,0 +1,1 @@
+"""Small shared helpers: logging/progress, YAML-backed frozen configs, atomic outputs."""

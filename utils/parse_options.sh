@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Option parsing for recipe and stage scripts (Kaldi's utils/parse_options.sh, with help
+# generated from the script's own defaults).
+#
+# A script declares its options between two marker lines, one per line, with a comment:
+#
+#   # Begin configuration section.
+#   nj=4                 # number of parallel jobs
+#   cmd=utils/run_local.sh  # job dispatcher (see cmd.sh)
+#   # End configuration section.
+#   usage="Usage: $0 [options] <data-dir> <exp-dir>"
+#   . utils/parse_options.sh
+#   check_nargs 2 "$@"
+#
+# and is then called as `script --nj 8 --cmd "utils/run_slurm.sh" data/train exp/mono`.
+# `--help` prints the usage and every option with the value it has before parsing (the
+# script's own default), so the help text cannot drift from the behaviour. `--config FILE`
+# reads `name=value` lines first. An unknown option, a missing value, or a non-boolean value
+# for a true/false option is a one-line error plus the usage line, with exit status 1.
+# Options must come before positional arguments; `--` ends them.
+
+_po_script=$0
+_po_name=$(basename "$_po_script")
+
+# Option names and comments from the script's configuration section.
+_po_names=()
+_po_comments=()
+_po_in_section=false
+if [[ -f $_po_script ]]; then
+  while IFS= read -r _po_line; do
+    case $_po_line in
+      "# Begin configuration section"*) _po_in_section=true; continue ;;
+      "# End configuration section"*) _po_in_section=false; continue ;;
+    esac
+    $_po_in_section || continue
+    if [[ $_po_line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]]; then
+      _po_names+=("${BASH_REMATCH[1]}")
+      if [[ $_po_line =~ \#[[:space:]]*(.*)$ ]]; then
+        _po_comments+=("${BASH_REMATCH[1]}")
+      else
+        _po_comments+=("")
+      fi
+    fi
+  done < "$_po_script"
+fi
+
+# Defaults as they stand before any option is applied: this is what --help shows.
+_po_defaults=()
+for _po_var in "${_po_names[@]}"; do
+  _po_defaults+=("${!_po_var-}")
+done
+
+nghf_usage() {
+  local i flag
+  echo "${usage:-Usage: $_po_name [options] <args>}"
+  echo
+  echo "Options (default in angle brackets):"
+  for i in "${!_po_names[@]}"; do
+    flag="--${_po_names[$i]//_/-}"
+    printf '  %-34s %s\n' "$flag <${_po_defaults[$i]}>" "${_po_comments[$i]}"
+  done
+  printf '  %-34s %s\n' "--config <file>" "read name=value option lines from <file> first"
+  printf '  %-34s %s\n' "--help" "print this message"
+}
+
+usage_error() {
+  echo "$_po_name: error: $*" >&2
+  echo "${usage%%$'\n'*}" >&2
+  echo "Run '$_po_name --help' for the options." >&2
+  exit 1
+}
+
+# check_nargs N "$@"  or  check_nargs MIN:MAX "$@"
+check_nargs() {
+  local want=$1 min max
+  shift
+  if [[ $want == *:* ]]; then min=${want%:*}; max=${want#*:}; else min=$want; max=$want; fi
+  if (( $# < min || $# > max )); then
+    if [[ $min == "$max" ]]; then
+      usage_error "expected $min argument(s), got $#"
+    else
+      usage_error "expected $min to $max arguments, got $#"
+    fi
+  fi
+}
+
+check_files() {
+  local f
+  for f in "$@"; do
+    [[ -f $f ]] || { echo "$_po_name: error: expected file $f to exist" >&2; exit 1; }
+  done
+}
+
+check_dirs() {
+  local d
+  for d in "$@"; do
+    [[ -d $d ]] || { echo "$_po_name: error: expected directory $d to exist" >&2; exit 1; }
+  done
+}
+
+_po_known() {
+  local v
+  for v in "${_po_names[@]}"; do [[ $v == "$1" ]] && return 0; done
+  return 1
+}
+
+_po_set() {
+  local name=$1 value=$2 current
+  current=${!name-}
+  if [[ $current == true || $current == false ]] && [[ $value != true && $value != false ]]; then
+    usage_error "option --${name//_/-} takes true or false, got '$value'"
+  fi
+  printf -v "$name" '%s' "$value"
+}
+
+_po_read_config() {
+  local file=$1 line name value n=0
+  [[ -f $file ]] || usage_error "config file '$file' does not exist"
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    line=${line%%#*}
+    [[ $line =~ ^[[:space:]]*$ ]] && continue
+    if [[ $line =~ ^[[:space:]]*--?([A-Za-z0-9_-]+)[[:space:]]*=[[:space:]]*(.*[^[:space:]])?[[:space:]]*$ ]] \
+      || [[ $line =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*[^[:space:]])?[[:space:]]*$ ]]; then
+      name=${BASH_REMATCH[1]//-/_}
+      value=${BASH_REMATCH[2]}
+      value=${value#\"}; value=${value%\"}
+      _po_known "$name" || usage_error "$file:$n: unknown option '$name'"
+      _po_set "$name" "$value"
+    else
+      usage_error "$file:$n: expected name=value, got '$line'"
+    fi
+  done < "$file"
+}
+
+while (( $# > 0 )); do
+  case $1 in
+    --help|-h)
+      nghf_usage
+      exit 0
+      ;;
+    --)
+      shift
+      break
+      ;;
+    --config=*)
+      _po_read_config "${1#--config=}"
+      shift
+      ;;
+    --config)
+      (( $# >= 2 )) || usage_error "option --config needs a value"
+      _po_read_config "$2"
+      shift 2
+      ;;
+    --*=*)
+      _po_var=${1%%=*}
+      _po_var=${_po_var#--}
+      _po_var=${_po_var//-/_}
+      _po_known "$_po_var" || usage_error "unknown option ${1%%=*}"
+      _po_set "$_po_var" "${1#*=}"
+      shift
+      ;;
+    --?*)
+      _po_var=${1#--}
+      _po_var=${_po_var//-/_}
+      _po_known "$_po_var" || usage_error "unknown option $1"
+      (( $# >= 2 )) || usage_error "option $1 needs a value"
+      _po_set "$_po_var" "$2"
+      shift 2
+      ;;
+    *)
+      break
+      ;;
+  esac
+done
+
+unset _po_line _po_var _po_in_section
+true
