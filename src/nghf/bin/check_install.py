@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nghf-check-install", description=__doc__)
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     args = parser.parse_args(argv)
-    from nghf import _kaldi  # noqa: F401  (the import-order guard)
     import torch
+
+    from nghf import _kaldi  # noqa: F401  (the import-order guard)
 
     if not args.quiet:
         for name in PACKAGES:

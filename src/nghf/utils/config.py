@@ -135,7 +135,7 @@ def _convert(hint: Any, value: Any, where: str, key: str) -> Any:
         if origin is tuple and args:
             if len(args) != len(value):
                 raise ConfigError(f"{where}: {key}: expected {len(args)} items, got {len(value)}")
-            return tuple(_convert(a, v, where, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+            return tuple(_convert(a, v, where, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
         inner = args[0] if args else Any
         return tuple(_convert(inner, v, where, f"{key}[{i}]") for i, v in enumerate(value))
     if origin in (dict, Mapping):

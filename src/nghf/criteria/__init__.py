@@ -1,0 +1,1 @@
+"""Training criteria: frame CE and the lattice sequence criteria (MMI, bMMI, MPFE, sMBR)."""

@@ -1,0 +1,1 @@
+"""nghf.data (see DESIGN.md)."""

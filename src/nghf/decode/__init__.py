@@ -1,0 +1,1 @@
+"""nghf.decode (see DESIGN.md)."""

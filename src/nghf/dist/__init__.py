@@ -1,0 +1,1 @@
+"""torch.distributed set-up, sharding and reductions."""

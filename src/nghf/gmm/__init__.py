@@ -1,0 +1,1 @@
+"""nghf.gmm (see DESIGN.md)."""

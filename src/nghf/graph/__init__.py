@@ -1,0 +1,1 @@
+"""nghf.graph (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""nghf.lang (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""nghf.lattice (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Acoustic models (TDNN, LSTM, RNN), priors and self-describing model files."""

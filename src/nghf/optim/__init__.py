@@ -1,0 +1,1 @@
+"""Optimisers behind one interface: SGD, Adam, HF, NG, NGHF (CG, damping, preconditioners)."""

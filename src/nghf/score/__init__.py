@@ -1,0 +1,1 @@
+"""nghf.score (see DESIGN.md)."""

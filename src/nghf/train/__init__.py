@@ -1,0 +1,1 @@
+"""Training: the batch type, the generic trainer (CE and sequence), checkpoints and logging."""
