@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TextIO
 
 TAIL_LINES = 20
 _RANGE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\d+):(\d+)$")
@@ -146,6 +147,15 @@ def slurm_script(spec: JobSpec, status_dir: Path, cwd: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def slurm_job_name(spec: JobSpec) -> str:
+    """A job name from the log pattern: ``exp/log/acc.3.JOB.log`` gives ``acc.3``."""
+    base = Path(spec.log_pattern).name.removesuffix(".log")
+    if spec.var:
+        base = base.replace(spec.var, "")
+    base = re.sub(r"\.{2,}", ".", base).strip(".")
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", base) or "nghf"
+
+
 def slurm_resource_args(resources: Resources) -> list[str]:
     args = [f"--cpus-per-task={resources.num_threads}"]
     if resources.mem:
@@ -163,7 +173,7 @@ def slurm_resource_args(resources: Resources) -> list[str]:
 def run_slurm(spec: JobSpec, resources: Resources, launcher: str = "sbatch") -> list[JobResult]:
     """Submit the jobs to Slurm and wait; ``launcher`` is ``sbatch`` (one array) or ``srun``."""
     first_log = spec.log_for(spec.first)
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(spec.log_pattern).name.replace(spec.var or "", "").strip("."))
+    name = slurm_job_name(spec)
     qdir = first_log.parent / "q"
     status_dir = qdir / f"{name}.status"
     status_dir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +189,10 @@ def run_slurm(spec: JobSpec, resources: Resources, launcher: str = "sbatch") -> 
             array += f"%{resources.max_jobs_run}"
         cmd = ["sbatch", "--parsable", "--wait", f"--array={array}", f"--output={qdir}/{name}.%a.out", *common, str(script)]
         submitted = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if submitted.returncode != 0 and not any(status_dir.glob("done.*")):
+        # --parsable prints the job id once the array is accepted; without it nothing ran.
+        # With --wait a non-zero exit after submission only means a task failed, which the
+        # per-task status files below report precisely.
+        if submitted.returncode != 0 and not submitted.stdout.strip():
             raise RuntimeError(f"sbatch failed (exit {submitted.returncode}): {submitted.stderr.strip()}")
     elif launcher == "srun":
         def one(task: int) -> None:
@@ -200,8 +213,9 @@ def run_slurm(spec: JobSpec, resources: Resources, launcher: str = "sbatch") -> 
     return results
 
 
-def report_failures(results: Sequence[JobResult], stream=sys.stderr) -> int:
+def report_failures(results: Sequence[JobResult], stream: TextIO | None = None) -> int:
     """Print one block per failed job (exit code, log, log tail); return the number failed."""
+    stream = stream if stream is not None else sys.stderr
     failed = [r for r in results if r.returncode != 0]
     for r in failed:
         what = "never finished (killed, or not run by the scheduler)" if r.returncode == -1 else f"failed with exit code {r.returncode}"
