@@ -17,6 +17,7 @@ case ${NGHF_BACKEND:-local} in
     ;;
   *)
     echo "cmd.sh: unknown NGHF_BACKEND='${NGHF_BACKEND}'; use local or slurm" >&2
+    # shellcheck disable=SC2317  # exit is reached when cmd.sh is executed rather than sourced
     return 1 2>/dev/null || exit 1
     ;;
 esac

@@ -12,7 +12,6 @@ cd "$(dirname "$0")"
 stage=0             # first stage to run
 stop_stage=100      # last stage to run
 force=false         # redo stages that already have a .done marker
-nj=2                # parallel jobs for data preparation, features, alignment, decoding
 exp=exp             # directory for models, lattices, logs and results
 # End configuration section.
 usage="Usage: $0 [options]

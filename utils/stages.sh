@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # stage, stop_stage, force, stage_dir are set by the sourcing recipe
 # Stage bookkeeping for recipe run.sh scripts. Source it after parse_options.sh.
 #
 # Needs the variables  stage, stop_stage (numbers), force (true|false), stage_dir (where the
