@@ -1,0 +1,127 @@
+"""Audio behind ``wav.scp`` entries: plain file paths and ``cmd |`` pipes.
+
+A ``wav.scp`` value is either a path to an audio file readable by soundfile, or a shell
+command ending in ``|`` whose standard output is a WAV stream (Kaldi's convention, used by
+speed perturbation: ``sox in.wav -t wav - speed 0.9 |``). Samples are returned as float32
+on Kaldi's scale (16-bit integer range, as Kaldi's ``WaveData`` holds them), because that is
+what Kaldi-compatible fbank features are computed from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import shlex
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".sph", ".mp3", ".ogg", ".opus", ".aiff", ".au")
+
+
+class AudioError(RuntimeError):
+    """Audio that cannot be opened or read (message names the recording and the source)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    """Header facts of one recording."""
+
+    sample_rate: int
+    num_samples: int
+    channels: int
+
+    @property
+    def duration(self) -> float:
+        return self.num_samples / self.sample_rate if self.sample_rate else 0.0
+
+
+def is_pipe(spec: str) -> bool:
+    """Whether a ``wav.scp`` value is a command pipe (``... |``)."""
+    return spec.rstrip().endswith("|")
+
+
+def pipe_command(spec: str) -> str:
+    """The shell command of a pipe entry, without the trailing ``|``."""
+    return spec.rstrip()[:-1].rstrip()
+
+
+def referenced_files(spec: str) -> list[str]:
+    """Audio files a ``wav.scp`` value refers to: the path itself, or audio-looking words of a pipe."""
+    if not is_pipe(spec):
+        return [spec.strip()]
+    try:
+        words = shlex.split(pipe_command(spec))
+    except ValueError:
+        words = pipe_command(spec).split()
+    return [w for w in words if w.lower().endswith(AUDIO_SUFFIXES)]
+
+
+def _run_pipe(spec: str, reco: str) -> bytes:
+    proc = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {pipe_command(spec)}"], capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()[-3:]
+        raise AudioError(
+            f"recording '{reco}': command failed (exit {proc.returncode}): "
+            f"{pipe_command(spec)}: {' '.join(err)}"
+        )
+    if not proc.stdout:
+        raise AudioError(f"recording '{reco}': command produced no audio: {pipe_command(spec)}")
+    return proc.stdout
+
+
+def audio_info(spec: str, reco: str = "?") -> AudioInfo:
+    """Sample rate, length and channels of a recording (runs the command for a pipe)."""
+    if is_pipe(spec):
+        samples, rate = read_audio(spec, reco)
+        return AudioInfo(rate, int(samples.shape[0]), 1)
+    path = spec.strip()
+    if not Path(path).is_file():
+        raise AudioError(f"recording '{reco}': audio file {path} does not exist")
+    if Path(path).stat().st_size == 0:
+        raise AudioError(f"recording '{reco}': audio file {path} is empty (0 bytes)")
+    try:
+        info = sf.info(path)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise AudioError(f"recording '{reco}': cannot read audio header of {path}: {err}") from None
+    return AudioInfo(int(info.samplerate), int(info.frames), int(info.channels))
+
+
+def _to_kaldi_scale(data: np.ndarray) -> np.ndarray:
+    if data.dtype == np.int16:
+        out = data.astype(np.float32)
+    else:
+        out = (data.astype(np.float64) * 32768.0).astype(np.float32)
+    if out.ndim == 2:
+        out = out[:, 0]  # Kaldi takes channel 0 by default
+    return np.ascontiguousarray(out)
+
+
+def read_audio(
+    spec: str, reco: str = "?", start: float = 0.0, end: float | None = None
+) -> tuple[np.ndarray, int]:
+    """Samples (float32, 16-bit scale, channel 0) of ``[start, end)`` seconds and the sample rate."""
+    try:
+        if is_pipe(spec):
+            blob = _run_pipe(spec, reco)
+            data, rate = sf.read(io.BytesIO(blob), dtype="int16", always_2d=False)
+            first = int(round(start * rate))
+            last = None if end is None else int(round(end * rate))
+            data = data[first:last]
+        else:
+            path = spec.strip()
+            if not Path(path).is_file():
+                raise AudioError(f"recording '{reco}': audio file {path} does not exist")
+            with sf.SoundFile(path) as f:
+                rate = f.samplerate
+                first = int(round(start * rate))
+                last = f.frames if end is None else min(int(round(end * rate)), f.frames)
+                f.seek(min(first, f.frames))
+                data = f.read(max(0, last - first), dtype="int16", always_2d=False)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise AudioError(f"recording '{reco}': cannot read audio from {spec!r}: {err}") from None
+    return _to_kaldi_scale(np.asarray(data)), int(rate)

@@ -1,0 +1,86 @@
+"""Per-speaker cepstral mean/variance normalisation in Kaldi's stats format.
+
+Kaldi stores CMVN statistics of ``D``-dim features as a ``2 x (D+1)`` double matrix:
+row 0 holds the feature sums and, in the last column, the frame count; row 1 holds the sums
+of squares (last column 0). ``accumulate_cmvn`` builds it, ``compute_speaker_cmvn`` writes one
+per speaker (``cmvn.scp``), and ``apply_cmvn`` normalises a feature matrix (numpy or torch,
+on the tensor's own device) by the mean and optionally the variance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nghf.data.ark import ArkWriter, read_mat, write_scp
+from nghf.data.datadir import DataDir
+from nghf.data.kaldi_files import DataDirError
+
+VAR_FLOOR = 1.0e-20
+
+
+def accumulate_cmvn(feats: Iterable[np.ndarray], dim: int | None = None) -> np.ndarray:
+    """The ``2 x (D+1)`` float64 stats of a sequence of ``(frames, D)`` matrices."""
+    stats: np.ndarray | None = None if dim is None else np.zeros((2, dim + 1))
+    for m in feats:
+        m = np.asarray(m, dtype=np.float64)
+        if stats is None:
+            stats = np.zeros((2, m.shape[1] + 1))
+        if m.shape[1] != stats.shape[1] - 1:
+            raise ValueError(f"feature dim {m.shape[1]} differs from {stats.shape[1] - 1}")
+        stats[0, :-1] += m.sum(axis=0)
+        stats[1, :-1] += (m * m).sum(axis=0)
+        stats[0, -1] += m.shape[0]
+    if stats is None:
+        raise ValueError("no features to accumulate CMVN stats from")
+    return stats
+
+
+def compute_speaker_cmvn(data: DataDir, ark: str | Path, scp: str | Path, where: str = "data") -> int:
+    """Write per-speaker stats of ``data``'s ``feats.scp`` to ``ark`` and ``cmvn.scp``."""
+    feats = data.get("feats.scp")
+    if not feats:
+        raise DataDirError(f"{where}/feats.scp: missing or empty; compute features first")
+    n = 0
+    with ArkWriter(ark) as writer:
+        for spk, utts in data.spk2utt().items():
+            missing = [u for u in utts if u not in feats]
+            if missing:
+                raise DataDirError(f"{where}/feats.scp: utterance '{missing[0]}' of speaker '{spk}' has no features")
+            writer.write(spk, accumulate_cmvn(read_mat(feats[u]) for u in utts))
+            n += 1
+        lines = writer.scp_lines()
+    write_scp(scp, lines)
+    return n
+
+
+def cmvn_mean_var(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (floored) variance per dimension from a stats matrix."""
+    count = stats[0, -1]
+    if count <= 0:
+        raise ValueError("CMVN stats have a zero frame count")
+    mean = stats[0, :-1] / count
+    var = np.maximum(stats[1, :-1] / count - mean * mean, VAR_FLOOR)
+    return mean, var
+
+
+def apply_cmvn(feats: Any, stats: np.ndarray, norm_vars: bool = False) -> Any:
+    """``(feats - mean) [/ std]``; ``feats`` is a numpy array or a torch tensor (kept on its device)."""
+    mean, var = cmvn_mean_var(np.asarray(stats, dtype=np.float64))
+    if isinstance(feats, np.ndarray):
+        out = feats - mean.astype(feats.dtype)
+        if norm_vars:
+            out = out / np.sqrt(var).astype(feats.dtype)
+        return out
+    import torch
+
+    if not isinstance(feats, torch.Tensor):
+        raise TypeError(f"apply_cmvn: expected a numpy array or torch tensor, got {type(feats).__name__}")
+    m = torch.as_tensor(mean, dtype=feats.dtype, device=feats.device)
+    out = feats - m
+    if norm_vars:
+        out = out / torch.as_tensor(np.sqrt(var), dtype=feats.dtype, device=feats.device)
+    return out
