@@ -1,0 +1,125 @@
+"""``nghf-score``: WER scoring, LM-weight sweeps, and recording results.
+
+Sub-commands::
+
+    nghf-score wer --ref data/dev/text --hyp hyp.txt [--utt2spk data/dev/utt2spk] [--sclite]
+    nghf-score dir [--min-lmwt 7 --max-lmwt 17] <data-dir> <graph-dir> <decode-dir>
+    nghf-score record --results exp/results.jsonl --system NAME [--meta meta.json ...] <dev-decode-dir> <eval-decode-dir>
+
+``dir`` writes ``scoring/LMWT.tra``, ``wer_LMWT``, ``best_wer`` and ``scoring/summary.json``
+and cross-checks the best LM weight with sclite. ``record`` chooses the LM weight on dev,
+applies it to eval and appends both to the results file (eval is never used for tuning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nghf.score.decode_dir import score_decode_dir
+from nghf.score.results_log import SystemInfo, record_dev_eval
+from nghf.score.sclite import run_sclite
+from nghf.score.text import NormalizerConfig, TextNormalizer, read_text, read_utt2spk
+from nghf.score.wer import score
+from nghf.utils.config import load_config
+from nghf.utils.logging import get_logger, setup_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nghf-score", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--log", default=None, help="also log to this file")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--normalizer", default=None, help="YAML of NormalizerConfig (tokens dropped before scoring)")
+        sp.add_argument("--mode", choices=("sclite", "levenshtein"), default="sclite", help="alignment costs")
+
+    w = sub.add_parser("wer", help="score a hypothesis text file")
+    common(w)
+    w.add_argument("--ref", required=True)
+    w.add_argument("--hyp", required=True)
+    w.add_argument("--utt2spk", default=None)
+    w.add_argument("--sclite", action="store_true", help="cross-check with sclite (exit 1 if it differs)")
+    w.add_argument("--per-utt", action="store_true", help="print per-utterance counts")
+
+    d = sub.add_parser("dir", help="score a decode dir over LM weights")
+    common(d)
+    d.add_argument("--min-lmwt", type=float, default=7)
+    d.add_argument("--max-lmwt", type=float, default=17)
+    d.add_argument("--lmwt-step", type=float, default=1)
+    d.add_argument("--sclite", choices=("true", "false"), default="true")
+    d.add_argument("data_dir")
+    d.add_argument("graph_dir")
+    d.add_argument("decode_dir")
+
+    r = sub.add_parser("record", help="tune LMWT on dev, apply to eval, append to results.jsonl")
+    r.add_argument("--results", default="exp/results.jsonl")
+    r.add_argument("--meta", default=None, help="JSON with system/model/criterion/optimiser/updates/train_seconds/train_log")
+    r.add_argument("--system", default=None)
+    r.add_argument("--model", default=None)
+    r.add_argument("--criterion", default=None)
+    r.add_argument("--optimiser", default=None)
+    r.add_argument("--updates", type=int, default=None)
+    r.add_argument("--train-seconds", type=float, default=None)
+    r.add_argument("--train-log", default=None)
+    r.add_argument("--dev-name", default="dev")
+    r.add_argument("--eval-name", default="eval")
+    r.add_argument("dev_dir")
+    r.add_argument("eval_dir")
+    return p
+
+
+def _lmwts(lo: float, hi: float, step: float) -> list[float]:
+    if hi < lo or step <= 0:
+        raise ValueError(f"bad LM weight range {lo}..{hi} step {step}")
+    n = int(round((hi - lo) / step))
+    return [round(lo + i * step, 6) for i in range(n + 1)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log)
+    log = get_logger("nghf.bin.score")
+    try:
+        if args.cmd in ("wer", "dir"):
+            norm = TextNormalizer(load_config(NormalizerConfig, args.normalizer))
+        if args.cmd == "wer":
+            refs, hyps = read_text(args.ref), read_text(args.hyp)
+            u2s = read_utt2spk(args.utt2spk) if args.utt2spk else None
+            report = score(refs, hyps, u2s, norm, args.mode)
+            if args.per_utt:
+                for utt, c in report.per_utt.items():
+                    print(f"{utt} ref {c.ref_words} sub {c.sub} ins {c.ins} del {c.dels}")
+            for spk, c in report.per_spk.items():
+                print(f"%WER-spk {spk} {c.wer:.2f} [ {c.errors} / {c.ref_words} ]")
+            sys.stdout.write(report.summary())
+            if args.sclite:
+                res = run_sclite({u: norm(w) for u, w in refs.items()}, {u: norm(w) for u, w in hyps.items()}, u2s)
+                same = res.total == report.total
+                print(f"sclite: {res.total.errors} errors / {res.total.ref_words} words "
+                      f"({'identical' if same else 'DIFFERENT'} counts)")
+                return 0 if same or args.mode != "sclite" else 1
+        elif args.cmd == "dir":
+            summary = score_decode_dir(args.decode_dir, args.data_dir, Path(args.graph_dir) / "words.txt",
+                                       _lmwts(args.min_lmwt, args.max_lmwt, args.lmwt_step), norm, args.mode,
+                                       args.sclite == "true")
+            best = summary["lmwt"][f"{summary['best_lmwt']:g}"]
+            print(f"%WER {best['wer']} at LMWT {summary['best_lmwt']:g} ({args.decode_dir})")
+        else:
+            meta = json.loads(Path(args.meta).read_text()) if args.meta else {}
+            info = SystemInfo.from_meta(meta, system=args.system, model=args.model, criterion=args.criterion,
+                                        optimiser=args.optimiser, updates=args.updates,
+                                        train_seconds=args.train_seconds, train_log=args.train_log)
+            dev, evl = record_dev_eval(args.results, info, args.dev_dir, args.eval_dir, args.dev_name, args.eval_name)
+            print(f"{info.system}: {args.dev_name} {dev['wer']} / {args.eval_name} {evl['wer']} at LMWT {dev['lmwt']:g}")
+    except (ValueError, OSError, RuntimeError) as err:
+        log.error("%s", err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
