@@ -26,6 +26,11 @@ class AcousticModel(nn.Module, abc.ABC):
     left_context: int = 0
     right_context: int = 0
     subsampling: int = 1
+    unbounded_left: bool = False
+    """Outputs also depend on inputs further left than ``left_context`` (forward recurrence);
+    chunked training and decoding should then supply extra left context frames."""
+    unbounded_right: bool = False
+    """Likewise to the right (backward recurrence of a bidirectional model)."""
 
     @abc.abstractmethod
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

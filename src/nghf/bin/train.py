@@ -1,0 +1,50 @@
+"""nghf-train: frame-level (CE) training of a TDNN/LSTM/RNN acoustic model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nghf.models.factory import ModelConfig
+from nghf.train.run import TrainConfig, train_model
+from nghf.utils.config import ConfigError, load_config
+from nghf.utils.logging import get_logger, setup_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nghf-train", description=__doc__)
+    parser.add_argument("--config", help="training config YAML (conf/train_ce.yaml)")
+    parser.add_argument("--model-config", help="model config YAML (conf/model_tdnn.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a training config key (repeatable), e.g. epochs=2")
+    parser.add_argument("--model-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a model config key (repeatable), e.g. tdnn.hidden_dim=512")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in exp-dir")
+    parser.add_argument("--log", help="also log to this file")
+    parser.add_argument("-v", "--verbose", type=int, default=0)
+    parser.add_argument("data_dir", help="data directory with feats.scp (and cmvn.scp, utt2spk)")
+    parser.add_argument("ali", help="alignment dir (ali_pdf.scp / ali_pdf.*.ark|txt) or file")
+    parser.add_argument("num_pdfs", type=int, help="number of pdfs (leaves of the tree)")
+    parser.add_argument("exp_dir", help="output directory (final.mdl, checkpoints, logs)")
+    args = parser.parse_args(argv)
+    setup_logging(args.log, args.verbose)
+    log = get_logger("nghf.bin.train")
+    try:
+        config = load_config(TrainConfig, args.config, args.set)
+        model_config = load_config(ModelConfig, args.model_config, args.model_set)
+        if args.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
+        train_model(config, model_config, args.data_dir, args.ali, args.num_pdfs, args.exp_dir,
+                    device=args.device, resume=args.resume)
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        log.error("%s", err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

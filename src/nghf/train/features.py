@@ -1,0 +1,105 @@
+"""Reading a Kaldi data directory's features with per-speaker CMVN applied.
+
+``feats.scp`` (matrices) and, if present, ``cmvn.scp`` (Kaldi CMVN statistics per speaker:
+a ``2 x (D+1)`` matrix of sums, sums of squares and the frame count) with ``utt2spk``.
+Means are always subtracted when statistics exist; variances normalised on request (the
+Kaldi ``apply-cmvn`` default is means only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nghf._kaldi import kaldi_native_io
+from nghf.utils.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class DataError(ValueError):
+    """Bad training data (message names the file and utterance)."""
+
+
+def read_utt2spk(path: Path) -> dict[str, str]:
+    """``utt -> speaker`` from a Kaldi ``utt2spk`` file."""
+    mapping: dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise DataError(f"{path}:{lineno}: expected '<utt> <spk>', got {line.strip()!r}")
+            mapping[parts[0]] = parts[1]
+    return mapping
+
+
+def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = False, where: str = "") -> np.ndarray:
+    """Normalise ``feats (T, D)`` with Kaldi CMVN ``stats (2, D+1)``."""
+    d = feats.shape[1]
+    if stats.shape != (2, d + 1):
+        raise DataError(f"{where}: CMVN stats of shape {stats.shape} do not fit {d}-dim features")
+    count = float(stats[0, d])
+    if count < 1:
+        raise DataError(f"{where}: CMVN stats have a frame count of {count}")
+    mean = stats[0, :d] / count
+    out = feats - mean
+    if norm_vars:
+        var = np.maximum(stats[1, :d] / count - mean * mean, 1e-10)
+        out = out / np.sqrt(var)
+    return out.astype(np.float32)
+
+
+def read_features(data_dir: str | Path, norm_vars: bool = False, use_cmvn: bool = True) -> dict[str, np.ndarray]:
+    """All utterances of ``data_dir/feats.scp`` as float32 ``(T, D)`` arrays, CMVN applied.
+
+    CMVN is applied when ``data_dir/cmvn.scp`` exists and ``use_cmvn``; a speaker without
+    statistics is an error naming the utterance.
+    """
+    data_dir = Path(data_dir)
+    feats_scp = data_dir / "feats.scp"
+    if not feats_scp.is_file():
+        raise DataError(f"{feats_scp}: no such file (compute features first)")
+    cmvn_scp = data_dir / "cmvn.scp"
+    cmvn: dict[str, np.ndarray] = {}
+    utt2spk: dict[str, str] = {}
+    if use_cmvn and cmvn_scp.is_file():
+        try:
+            for spk, stats in kaldi_native_io.SequentialDoubleMatrixReader(f"scp:{cmvn_scp}"):
+                cmvn[spk] = np.array(stats, dtype=np.float64)
+        except Exception as err:
+            raise DataError(f"{cmvn_scp}: cannot read CMVN statistics: {err}") from None
+        if (data_dir / "utt2spk").is_file():
+            utt2spk = read_utt2spk(data_dir / "utt2spk")
+    feats: dict[str, np.ndarray] = {}
+    dim = None
+    try:
+        reader = kaldi_native_io.SequentialFloatMatrixReader(f"scp:{feats_scp}")
+        for utt, mat in reader:
+            arr = np.array(mat, dtype=np.float32)  # copy: the reader reuses its buffer
+            if dim is None:
+                dim = arr.shape[1]
+            elif arr.shape[1] != dim:
+                raise DataError(f"{feats_scp}: utterance {utt} has {arr.shape[1]}-dim features, others {dim}")
+            if cmvn:
+                spk = utt2spk.get(utt, utt)
+                if spk not in cmvn:
+                    raise DataError(f"{cmvn_scp}: no CMVN statistics for speaker {spk} (utterance {utt})")
+                arr = apply_cmvn(arr, cmvn[spk], norm_vars, f"{cmvn_scp} speaker {spk}")
+            feats[utt] = arr
+    except DataError:
+        raise
+    except Exception as err:
+        raise DataError(f"{feats_scp}: cannot read features: {err}") from None
+    if not feats:
+        raise DataError(f"{feats_scp}: no utterances")
+    if use_cmvn and not cmvn:
+        log.info("%s: no cmvn.scp, features used without CMVN", data_dir)
+    return feats
+
+
+def has_cmvn(data_dir: str | Path) -> bool:
+    """Whether ``read_features`` applies CMVN for this data directory."""
+    return (Path(data_dir) / "cmvn.scp").is_file()

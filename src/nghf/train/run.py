@@ -1,0 +1,141 @@
+"""Frame-level (CE) training of a hybrid acoustic model from a data dir and alignments.
+
+``train_model`` reads features (CMVN applied) and pdf alignments, splits off a held-out set,
+builds the model, criterion and updater from configs, runs the generic ``Trainer`` (resuming
+if asked), and writes ``final.mdl`` (self-describing, with log priors from the training
+alignment) and the resolved configs beside it, then a ``.done`` marker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nghf.criteria.ce import CrossEntropy
+from nghf.models.factory import ModelConfig, build_model, num_parameters
+from nghf.models.io import FeatureInfo, save_model
+from nghf.models.priors import log_priors_from_counts, pdf_counts
+from nghf.optim.first_order import FirstOrderConfig, build_first_order
+from nghf.train.alignments import read_alignments
+from nghf.train.checkpoint import LAST
+from nghf.train.data import (
+    ChunkedData,
+    DataConfig,
+    pair_features_alignments,
+    split_heldout,
+    utterance_batches,
+)
+from nghf.train.features import has_cmvn, read_features
+from nghf.train.schedule import LrSchedule, ScheduleConfig
+from nghf.train.trainer import EpochRecord, Trainer
+from nghf.train.updates import ChunkedUpdates
+from nghf.utils.atomic import mark_done
+from nghf.utils.config import dump_config
+from nghf.utils.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything of a CE training run except the model (``conf/train_ce.yaml``)."""
+
+    epochs: int = 4
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    optimizer: FirstOrderConfig = dataclasses.field(default_factory=FirstOrderConfig)
+    schedule: ScheduleConfig = dataclasses.field(default_factory=ScheduleConfig)
+    label_smoothing: float = 0.0
+    batches_per_update: int = 1
+    curvature_fraction: float = 0.0
+    checkpoint_every: int = 0
+    """Also checkpoint every this many updates inside an epoch (0: only at epoch ends)."""
+    prior_floor: float = 1e-8
+    prior_scale: float = 1.0
+    tensorboard: bool = True
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and python RNGs (model initialisation is then reproducible)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def train_model(
+    config: TrainConfig,
+    model_config: ModelConfig,
+    data_dir: str | Path,
+    ali_path: str | Path,
+    num_pdfs: int,
+    out_dir: str | Path,
+    device: str = "cpu",
+    resume: bool = False,
+) -> list[EpochRecord]:
+    """Train and write ``out_dir/final.mdl``; returns the per-epoch records."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dump_config(config, out_dir / "train_config.yaml")
+    dump_config(model_config, out_dir / "model_config.yaml")
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
+
+    feats = read_features(data_dir, norm_vars=config.data.norm_vars)
+    alis = read_alignments(ali_path, num_pdfs)
+    feats, alis = pair_features_alignments(feats, alis, config.data.ali_tolerance, str(ali_path))
+    if dtype == torch.float64:
+        feats = {u: f.astype(np.float64) for u, f in feats.items()}
+    feat_dim = next(iter(feats.values())).shape[1]
+    train_utts, heldout_utts = split_heldout(list(feats), config.data)
+
+    seed_everything(config.seed)
+    model = build_model(model_config, feat_dim, num_pdfs).to(device=device, dtype=dtype)
+    log.info(
+        "%s model: %d parameters, context -%d/+%d, %d train / %d held-out utterances",
+        model_config.kind, num_parameters(model), model.left_context, model.right_context,
+        len(train_utts), len(heldout_utts),
+    )
+    data = ChunkedData(feats, alis, config.data, model, train_utts)
+    source = ChunkedUpdates(data, config.batches_per_update, config.curvature_fraction)
+    heldout = utterance_batches(feats, alis, heldout_utts, model.subsampling, config.data.heldout_batch_frames)
+    updater = build_first_order(config.optimizer, model.parameters())
+    writer = None
+    if config.tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out_dir / "tensorboard"))
+    trainer = Trainer(
+        model, CrossEntropy(label_smoothing=config.label_smoothing), updater, source, heldout, out_dir,
+        config.epochs, LrSchedule(config.schedule, config.optimizer.lr), device=device,
+        checkpoint_every=config.checkpoint_every, writer=writer,
+    )
+    if resume:
+        if (out_dir / LAST).is_file():
+            trainer.resume()
+        else:
+            log.info("%s: no checkpoint yet, starting from scratch", out_dir / LAST)
+    history = trainer.train()
+    if writer is not None:
+        writer.close()
+
+    counts = pdf_counts((alis[u] for u in train_utts), num_pdfs)
+    unseen = int((counts == 0).sum())
+    if unseen:
+        log.warning("%d of %d pdfs never occur in the training alignment (prior floored)", unseen, num_pdfs)
+    features = FeatureInfo(dim=feat_dim, apply_cmvn=has_cmvn(data_dir), norm_vars=config.data.norm_vars)
+    final = out_dir / "final.mdl"
+    save_model(final, model, model_config, features, log_priors_from_counts(counts, config.prior_floor),
+               config.prior_scale)
+    mark_done(final)
+    log.info("wrote %s", final)
+    return history
