@@ -69,7 +69,7 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
     """The Markdown text of ``RESULTS.md``."""
     systems = latest_by_system(records)
     ce_by_model: dict[str, dict[str, dict[str, Any]]] = {}
-    for name, sets in systems.items():
+    for sets in systems.values():
         any_rec = next(iter(sets.values()))
         if str(any_rec.get("criterion", "")).lower() == "ce":
             ce_by_model.setdefault(str(any_rec.get("model", "")), sets)
