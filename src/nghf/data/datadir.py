@@ -12,6 +12,7 @@ report-everything checker.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -193,9 +194,11 @@ def write_manifests(data: DataDir, path: str | Path, sample_rate: int) -> None:
                                channel=0, text=data.text.get(utt), speaker=data.utt2spk[utt])
         )
     sup_set = SupervisionSet.from_segments(sups)
-    rec_set.to_file(path / "recordings.jsonl.gz")
-    sup_set.to_file(path / "supervisions.jsonl.gz")
     cuts = CutSet.from_manifests(recordings=rec_set, supervisions=sup_set).trim_to_supervisions(
         keep_overlapping=False
     )
-    cuts.to_file(path / "cuts.jsonl.gz")
+    for name, manifest in (("recordings", rec_set), ("supervisions", sup_set), ("cuts", cuts)):
+        # lhotse picks the format from the suffix, so the temporary name keeps it.
+        tmp = path / f".tmp{os.getpid()}.{name}.jsonl.gz"
+        manifest.to_file(tmp)
+        os.replace(tmp, path / f"{name}.jsonl.gz")

@@ -100,9 +100,10 @@ def fix_data_dir(path: str | Path, drop_empty_text: bool = True) -> FixReport:
     utts = set(tables["utt2spk"])
     for name in utt_names:
         utts &= set(tables[name])
+    present = {n: set(tables[n]) for n in utt_names}  # before any removal, for exact reasons
     for name in utt_names:
         for key in [k for k in tables[name] if k not in utts]:
-            lacking = [n for n in utt_names if key not in tables[n]]
+            lacking = [n for n in utt_names if key not in present[n]]
             removed[name].append((tables[name].pop(key), "id not in " + ", ".join(lacking)))
     # Recording- and speaker-level files follow the kept utterances.
     if "segments" in tables:
@@ -141,8 +142,7 @@ def fix_data_dir(path: str | Path, drop_empty_text: bool = True) -> FixReport:
     for name, items in removed.items():
         report.removed[name] = collections.Counter(reason for _, reason in items)
         report.kept.setdefault(name, 0)
-    for line in report.lines():
-        log.info("%s: %s", root, line)
+    log.debug("%s: fixed: %s", root, "; ".join(report.lines()))
     return report
 
 
