@@ -162,6 +162,7 @@ class TidInfo:
     is_final: np.ndarray
     is_self_loop: np.ndarray
     trans_index: np.ndarray  # which transition of its HMM state (0-based)
+    trans_state: np.ndarray  # Kaldi transition-state (1-based)
 
 
 def tid_info(model: GmmHmm) -> TidInfo:
@@ -173,6 +174,7 @@ def tid_info(model: GmmHmm) -> TidInfo:
     final = np.zeros(n + 1, bool)
     loop = np.zeros(n + 1, bool)
     index = np.zeros(n + 1, np.int64)
+    tstate = np.zeros(n + 1, np.int64)
     tuples = [t.__getstate__() for t in tm.tuples]
     id2state, state2id = tm.id2state, tm.state2id
     for tid in range(1, n + 1):
@@ -181,18 +183,27 @@ def tid_info(model: GmmHmm) -> TidInfo:
         final[tid] = tm.is_final(tid)
         loop[tid] = tm.is_self_loop(tid)
         index[tid] = tid - state2id[ts]
-    return TidInfo(pdf, phone, state, final, loop, index)
+        tstate[tid] = ts
+    return TidInfo(pdf, phone, state, final, loop, index, tstate)
 
 
 def split_phones(tids: np.ndarray, info: TidInfo) -> list[tuple[int, np.ndarray]]:
-    """Split a transition-id sequence into (phone, its tids) at each phone's final transition."""
-    out, start = [], 0
+    """Split a transition-id sequence into (phone, its tids).
+
+    A phone ends with its final transition; in graphs built with ``reorder`` (Kaldi's
+    default) the self-loops of the last state follow that transition and still belong to
+    the phone. Any other transition-id after the final one starts the next phone.
+    """
+    out, start, final_state = [], 0, -1
     for t, tid in enumerate(tids):
+        if final_state >= 0 and not (info.is_self_loop[tid] and info.trans_state[tid] == final_state):
+            out.append((int(info.phone[tids[start]]), tids[start:t]))
+            start, final_state = t, -1
         if info.is_final[tid]:
-            out.append((int(info.phone[tid]), tids[start : t + 1]))
-            start = t + 1
-    if start != len(tids):
+            final_state = int(info.trans_state[tid])
+    if final_state < 0:
         raise ValueError("alignment does not end at the end of a phone")
+    out.append((int(info.phone[tids[start]]), tids[start:]))
     return out
 
 
