@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nghf-train", description=__doc__)
     parser.add_argument("--config", help="training config YAML (conf/train_ce.yaml)")
     parser.add_argument("--model-config", help="model config YAML (conf/model_tdnn.yaml)")
+    parser.add_argument("--optim-config",
+                        help="optimiser config YAML (conf/optim_*.yaml); replaces the config's optimizer")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a training config key (repeatable), e.g. epochs=2")
     parser.add_argument("--model-set", action="append", default=[], metavar="KEY=VALUE",
@@ -33,14 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(TrainConfig, args.config, args.set)
         model_config = load_config(ModelConfig, args.model_config, args.model_set)
+        optim_config = None
+        if args.optim_config:
+            from nghf.optim.config import load_optim_config
+
+            optim_config = load_optim_config(args.optim_config)
         if args.device.startswith("cuda"):
             import torch
 
             if not torch.cuda.is_available():
                 raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
         train_model(config, model_config, args.data_dir, args.ali, args.num_pdfs, args.exp_dir,
-                    device=args.device, resume=args.resume)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+                    device=args.device, resume=args.resume, optim_config=optim_config)
+    except (ConfigError, ValueError, FileNotFoundError, ImportError) as err:
         log.error("%s", err)
         return 1
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nghf._kaldi import kaldi_native_io
+from nghf.data.cmvn import apply_cmvn
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -36,20 +37,15 @@ def read_utt2spk(path: Path) -> dict[str, str]:
     return mapping
 
 
-def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = False, where: str = "") -> np.ndarray:
-    """Normalise ``feats (T, D)`` with Kaldi CMVN ``stats (2, D+1)``."""
+def apply_speaker_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool, where: str) -> np.ndarray:
+    """``nghf.data.cmvn.apply_cmvn`` with the statistics' shape checked (error names ``where``)."""
     d = feats.shape[1]
     if stats.shape != (2, d + 1):
         raise DataError(f"{where}: CMVN stats of shape {stats.shape} do not fit {d}-dim features")
-    count = float(stats[0, d])
-    if count < 1:
-        raise DataError(f"{where}: CMVN stats have a frame count of {count}")
-    mean = stats[0, :d] / count
-    out = feats - mean
-    if norm_vars:
-        var = np.maximum(stats[1, :d] / count - mean * mean, 1e-10)
-        out = out / np.sqrt(var)
-    return out.astype(np.float32)
+    try:
+        return np.asarray(apply_cmvn(feats, stats, norm_vars), dtype=np.float32)
+    except ValueError as err:
+        raise DataError(f"{where}: {err}") from None
 
 
 def read_features(data_dir: str | Path, norm_vars: bool = False, use_cmvn: bool = True) -> dict[str, np.ndarray]:
@@ -87,7 +83,7 @@ def read_features(data_dir: str | Path, norm_vars: bool = False, use_cmvn: bool 
                 spk = utt2spk.get(utt, utt)
                 if spk not in cmvn:
                     raise DataError(f"{cmvn_scp}: no CMVN statistics for speaker {spk} (utterance {utt})")
-                arr = apply_cmvn(arr, cmvn[spk], norm_vars, f"{cmvn_scp} speaker {spk}")
+                arr = apply_speaker_cmvn(arr, cmvn[spk], norm_vars, f"{cmvn_scp} speaker {spk}")
             feats[utt] = arr
     except DataError:
         raise

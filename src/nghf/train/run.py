@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from nghf.criteria.ce import CrossEntropy
 from nghf.models.factory import ModelConfig, build_model, num_parameters
 from nghf.models.io import FeatureInfo, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts
+from nghf.optim.base import Updater
 from nghf.optim.first_order import FirstOrderConfig, build_first_order
 from nghf.train.alignments import read_alignments
 from nghf.train.checkpoint import LAST
@@ -73,6 +75,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
+def build_updater(optim_config: Any, model: torch.nn.Module) -> Updater:
+    """SGD/Adam from a ``FirstOrderConfig``; any other config through ``nghf.optim.factory``."""
+    if isinstance(optim_config, FirstOrderConfig):
+        return build_first_order(optim_config, model.parameters())
+    from nghf.optim.factory import build_updater as build_any  # second-order methods
+
+    return build_any(optim_config, list(model.parameters()))
+
+
 def train_model(
     config: TrainConfig,
     model_config: ModelConfig,
@@ -82,11 +93,19 @@ def train_model(
     out_dir: str | Path,
     device: str = "cpu",
     resume: bool = False,
+    optim_config: Any = None,
 ) -> list[EpochRecord]:
-    """Train and write ``out_dir/final.mdl``; returns the per-epoch records."""
+    """Train and write ``out_dir/final.mdl``; returns the per-epoch records.
+
+    ``optim_config`` (e.g. from ``nghf.optim.config.load_optim_config``) replaces
+    ``config.optimizer``: any kind that ``nghf.optim.factory.build_updater`` knows (HF, NG,
+    NGHF) then drives the same trainer.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dump_config(config, out_dir / "train_config.yaml")
+    if optim_config is not None:
+        dump_config(optim_config, out_dir / "optim_config.yaml")
     dump_config(model_config, out_dir / "model_config.yaml")
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
 
@@ -108,7 +127,7 @@ def train_model(
     data = ChunkedData(feats, alis, config.data, model, train_utts)
     source = ChunkedUpdates(data, config.batches_per_update, config.curvature_fraction)
     heldout = utterance_batches(feats, alis, heldout_utts, model.subsampling, config.data.heldout_batch_frames)
-    updater = build_first_order(config.optimizer, model.parameters())
+    updater = build_updater(optim_config if optim_config is not None else config.optimizer, model)
     writer = None
     if config.tensorboard:
         from torch.utils.tensorboard import SummaryWriter
@@ -116,7 +135,7 @@ def train_model(
         writer = SummaryWriter(str(out_dir / "tensorboard"))
     trainer = Trainer(
         model, CrossEntropy(label_smoothing=config.label_smoothing), updater, source, heldout, out_dir,
-        config.epochs, LrSchedule(config.schedule, config.optimizer.lr), device=device,
+        config.epochs, LrSchedule(config.schedule, getattr(updater, "lr", config.optimizer.lr)), device=device,
         checkpoint_every=config.checkpoint_every, writer=writer,
     )
     if resume:
