@@ -1,0 +1,82 @@
+"""``nghf-train-lm``: train an interpolated modified Kneser-Ney n-gram LM, write ARPA.
+
+Words outside ``--vocab`` (a lang dir's words.txt) are mapped to ``<unk>`` and counted.
+``--eval`` reports perplexity and OOV rate on other texts (repeatable); ``--report``
+writes the numbers as JSON.
+
+    nghf-train-lm --order 3 --text lm_text.txt --vocab data/lang/words.txt --arpa lm.arpa.gz \\
+        --eval data/dev/text --eval-has-ids
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from nghf.bin._lang_common import run_main
+from nghf.lang.arpa import evaluate, read_arpa, write_arpa
+from nghf.lang.lexicon import read_word_list
+from nghf.lang.lm import LmConfig, train_kneser_ney, vocab_from_words_txt
+from nghf.utils.atomic import atomic_write_text
+from nghf.utils.config import dump_config, load_config
+
+
+def _sentences(path: str, has_ids: bool) -> list[list[str]]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if has_ids:
+            fields = fields[1:]
+        if fields:
+            out.append(fields)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="nghf-train-lm", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default=None, help="YAML LmConfig (e.g. conf/lm.yaml)")
+    p.add_argument("--order", type=int, default=None, help="n-gram order (overrides the config)")
+    p.add_argument("--text", action="append", required=False, default=[], help="training text; repeatable")
+    p.add_argument("--text-has-ids", action="store_true", help="training texts are Kaldi text (utt-id first)")
+    p.add_argument("--vocab", default=None, help="words.txt or a word list; default: the training words")
+    p.add_argument("--arpa", default=None, help="output ARPA file (.gz to compress)")
+    p.add_argument("--lm", default=None, help="evaluate this existing ARPA file instead of training")
+    p.add_argument("--eval", action="append", default=[], help="text to report perplexity on; repeatable")
+    p.add_argument("--eval-has-ids", action="store_true", help="eval texts are Kaldi text (utt-id first)")
+    p.add_argument("--report", default=None, help="write training and evaluation numbers as JSON")
+    args = p.parse_args(argv)
+
+    def body() -> int:
+        report: dict[str, object] = {}
+        if args.lm:
+            lm = read_arpa(args.lm)
+        else:
+            if not args.text or not args.arpa:
+                raise ValueError("training needs --text and --arpa (or give --lm to only evaluate)")
+            overrides = [f"order={args.order}"] if args.order is not None else []
+            cfg = load_config(LmConfig, args.config, overrides)
+            vocab = vocab_from_words_txt(read_word_list(args.vocab), cfg) if args.vocab else None
+            sentences = [s for f in args.text for s in _sentences(f, args.text_has_ids)]
+            lm, stats = train_kneser_ney(sentences, cfg, vocab)
+            write_arpa(lm, args.arpa)
+            dump_config(cfg, Path(args.arpa).with_name(Path(args.arpa).name + ".yaml"))
+            report["train"] = dataclasses.asdict(stats)
+            report["ngrams"] = [len(level) for level in lm.logprobs]
+            print(f"nghf-train-lm: {args.arpa}: order {lm.order}, n-grams {report['ngrams']}, "
+                  f"{stats.sentences} sentences, {stats.words} words, {stats.oov_tokens} OOV tokens -> {cfg.unk}")
+        for f in args.eval:
+            r = evaluate(lm, _sentences(f, args.eval_has_ids))
+            report[f"eval:{f}"] = {**dataclasses.asdict(r), "oov_rate": r.oov_rate}
+            print(f"nghf-train-lm: {f}: {r.summary()}")
+        if args.report:
+            atomic_write_text(args.report, json.dumps(report, indent=2) + "\n")
+        return 0
+
+    return run_main("nghf-train-lm", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
