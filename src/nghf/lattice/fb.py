@@ -1,0 +1,344 @@
+"""Batched log-semiring forward-backward over frame-synchronous lattices.
+
+Score of an arc ``a`` of row ``b`` at frame ``t`` with pdf ``d``::
+
+    s_a = scores[b, t, d] - graph_scale * graph_cost_a (+ arc_extra_a)
+
+where ``scores`` are per-frame pdf scores that are already acoustically scaled
+(``κ · log-likelihood``). ``log Z_b = log Σ_paths exp(Σ_a s_a - graph_scale · final_cost)``.
+
+The recursion loops over frames only; at each frame all arcs of all utterances are handled at
+once: ``index_select`` of the source forward scores, then a scatter-logsumexp into the
+destination states (``scatter_reduce(amax)`` for the shift, ``index_add`` of the exponentials).
+Everything is written with ordinary differentiable torch ops and without in-place updates of
+tensors that autograd needs, so:
+
+* ``∂ log Z / ∂ scores = γ`` (the per-frame pdf occupancies) by ordinary autograd, and
+* second derivatives work by double backward or forward-over-reverse (``torch.func.jvp`` of
+  ``torch.func.grad``) for curvature products (see :func:`log_partition_hvp`).
+
+The max-shift of the logsumexp is detached: log-sum-exp does not depend on it, so treating it as
+a constant is exact for every derivative order.
+
+:func:`forward_backward` also runs the backward (β) recursion explicitly to return arc
+posteriors and γ without autograd. :func:`expected_arc_sum` computes ``E[Σ_a v_a]`` under the
+lattice posterior with the (normalised) expectation semiring — the quantity MPFE/sMBR maximise —
+again with differentiable ops so autograd gives its exact gradient.
+
+Very long batches are processed in contiguous chunks of rows of at most ``max_arcs`` arcs
+(utterances are independent), which bounds the memory of the per-frame temporaries and of the
+autograd graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import torch
+
+from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
+
+
+@dataclasses.dataclass(frozen=True)
+class FBResult:
+    """Forward-backward outputs: ``log_z`` ``(B,)``, ``arc_post`` ``(A,)`` in the batch's arc
+    order, ``gamma`` ``(B, T, D)`` per-frame pdf occupancies (zero on padded frames)."""
+
+    log_z: torch.Tensor
+    arc_post: torch.Tensor
+    gamma: torch.Tensor
+
+
+def arc_scores(
+    batch: LatticeBatch,
+    scores: torch.Tensor,
+    graph_scale: float = 1.0,
+    arc_extra: torch.Tensor | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """``(A,)`` arc scores ``scores[row, frame, pdf] - graph_scale * graph_cost (+ arc_extra)``."""
+    if scores.dim() != 3 or scores.shape[0] != batch.size:
+        raise LatticeError(
+            f"scores must be (B={batch.size}, T, D), got {tuple(scores.shape)} for {batch.utt_ids[:3]}..."
+        )
+    b, t, d = scores.shape
+    if t < batch.max_frames:
+        raise LatticeError(f"scores have {t} frames but the lattices need {batch.max_frames} ({batch.utt_ids[:3]}...)")
+    if batch.num_arcs and int(batch.pdf.max()) >= d:
+        raise LatticeError(f"lattices use pdf-id {int(batch.pdf.max())} but scores have only {d} columns")
+    dtype = dtype or scores.dtype
+    flat = (batch.arc_row * t + batch.frame) * d + batch.pdf
+    ac = scores.reshape(-1).index_select(0, flat.to(scores.device)).to(dtype)
+    out = ac - graph_scale * batch.graph_cost.to(device=scores.device, dtype=dtype)
+    if arc_extra is not None:
+        out = out + arc_extra.to(dtype)
+    return out
+
+
+def _scatter_logsumexp(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
+    """``out[i] = log Σ_{j: index[j]=i} exp(values[j])``; every ``i`` must receive a value."""
+    shift = torch.full((size,), float("-inf"), dtype=values.dtype, device=values.device)
+    shift = shift.scatter_reduce(0, index, values.detach(), reduce="amax", include_self=True)
+    summed = torch.zeros(size, dtype=values.dtype, device=values.device).index_add(
+        0, index, torch.exp(values - shift.index_select(0, index))
+    )
+    return shift + torch.log(summed)
+
+
+def _forward(
+    batch: LatticeBatch, s: torch.Tensor, graph_scale: float, values: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Forward recursion: ``(log_z, alpha_all, expected)``.
+
+    With ``values`` (per-arc quantities) it also carries the normalised expectation
+    ``val[j] = E[Σ v over the partial path | the path reaches j]`` and returns
+    ``expected[b] = E[Σ_a v_a]`` under the posterior of row ``b``.
+    """
+    dev, dtype = s.device, s.dtype
+    alpha = torch.zeros(batch.size, dtype=dtype, device=dev)  # time-0 slice = the start states
+    alphas = [alpha]
+    val = torch.zeros_like(alpha)
+    vals = [val]
+    sp, ap = batch.state_ptr, batch.arc_ptr
+    for t in range(batch.max_frames):
+        a0, a1 = ap[t], ap[t + 1]
+        n_next = sp[t + 2] - sp[t + 1]
+        src, dst = batch.src_local[a0:a1], batch.dst_local[a0:a1]
+        through = alpha.index_select(0, src) + s[a0:a1]
+        new_alpha = _scatter_logsumexp(through, dst, n_next)
+        if values is not None:
+            weight = torch.exp(through - new_alpha.index_select(0, dst))
+            contrib = weight * (val.index_select(0, src) + values[a0:a1])
+            val = torch.zeros(n_next, dtype=dtype, device=dev).index_add(0, dst, contrib)
+            vals.append(val)
+        alpha = new_alpha
+        alphas.append(alpha)
+    alpha_all = torch.cat(alphas)
+    fin = alpha_all.index_select(0, batch.final_state) - graph_scale * batch.final_cost.to(dtype)
+    log_z = _scatter_logsumexp(fin, batch.final_row, batch.size)
+    expected = None
+    if values is not None:
+        val_all = torch.cat(vals)
+        weight = torch.exp(fin - log_z.index_select(0, batch.final_row))
+        expected = torch.zeros(batch.size, dtype=dtype, device=dev).index_add(
+            0, batch.final_row, weight * val_all.index_select(0, batch.final_state)
+        )
+    return log_z, alpha_all, expected
+
+
+def _backward(batch: LatticeBatch, s: torch.Tensor, graph_scale: float) -> torch.Tensor:
+    """Backward recursion: ``beta_all`` over the global states (time-major)."""
+    dev, dtype = s.device, s.dtype
+    sp, ap, fp = batch.state_ptr, batch.arc_ptr, batch.final_ptr
+    t_max = batch.max_frames
+    fin_val = -graph_scale * batch.final_cost.to(device=dev, dtype=dtype)
+    ptr = torch.as_tensor(sp, device=dev)
+    fin_local = batch.final_state - ptr[torch.bucketize(batch.final_state, ptr[1:], right=True)]
+    betas: list[torch.Tensor] = [fin_val[:0]] * (t_max + 1)
+    beta_next = fin_val[fp[t_max]:fp[t_max + 1]]
+    betas[t_max] = beta_next
+    for t in range(t_max - 1, -1, -1):
+        a0, a1 = ap[t], ap[t + 1]
+        n_here = sp[t + 1] - sp[t]
+        src = batch.src_local[a0:a1]
+        through = s[a0:a1] + beta_next.index_select(0, batch.dst_local[a0:a1])
+        f0, f1 = fp[t], fp[t + 1]
+        if f1 > f0:  # rows that end at time t: their final states start the recursion here
+            through = torch.cat([through, fin_val[f0:f1]])
+            src = torch.cat([src, fin_local[f0:f1]])
+        beta_next = _scatter_logsumexp(through, src, n_here)
+        betas[t] = beta_next
+    return torch.cat(betas)
+
+
+ChunkFn = Callable[..., tuple[torch.Tensor, ...]]
+
+
+def _row_chunks(batch: LatticeBatch, max_arcs: int | None) -> list[tuple[int, int]]:
+    if max_arcs is None or batch.num_arcs <= max_arcs:
+        return [(0, batch.size)]
+    chunks, start, acc = [], 0, 0
+    for r, lat in enumerate(batch.lattices):
+        if acc and acc + lat.num_arcs > max_arcs:
+            chunks.append((start, r))
+            start, acc = r, 0
+        acc += lat.num_arcs
+    chunks.append((start, batch.size))
+    return chunks
+
+
+def _chunked(
+    batch: LatticeBatch,
+    scores: torch.Tensor,
+    arc_inputs: tuple[torch.Tensor | None, ...],
+    max_arcs: int | None,
+    fn: ChunkFn,
+    per_arc: tuple[bool, ...],
+) -> tuple[torch.Tensor, ...]:
+    """Run ``fn(sub_batch, sub_scores, *sub_arc_inputs)`` on contiguous row chunks.
+
+    A contiguous row range keeps the batch's (frame, row) arc order, so a chunk's arcs are the
+    batch arcs of those rows in the same order: per-arc inputs are sliced and per-arc outputs
+    scattered back with one boolean mask. Per-row outputs are concatenated.
+    """
+    chunks = _row_chunks(batch, max_arcs)
+    if len(chunks) == 1:
+        return fn(batch, scores, *arc_inputs)
+    parts: list[tuple[torch.Tensor, ...]] = []
+    masks = []
+    for r0, r1 in chunks:
+        sub = batch.select(list(range(r0, r1)))
+        mask = (batch.arc_row >= r0) & (batch.arc_row < r1)
+        masks.append(mask)
+        sub_inputs = tuple(None if x is None else x[mask] for x in arc_inputs)
+        parts.append(fn(sub, scores[r0:r1], *sub_inputs))
+    out = []
+    for k, is_arc in enumerate(per_arc):
+        if not is_arc:
+            out.append(torch.cat([p[k] for p in parts]))
+            continue
+        full = parts[0][k].new_zeros(batch.num_arcs)
+        for mask, p in zip(masks, parts, strict=True):
+            full = full.masked_scatter(mask, p[k])
+        out.append(full)
+    return tuple(out)
+
+
+def log_partition(
+    batch: LatticeBatch,
+    scores: torch.Tensor,
+    graph_scale: float = 1.0,
+    arc_extra: torch.Tensor | None = None,
+    dtype: torch.dtype | None = None,
+    max_arcs: int | None = None,
+) -> torch.Tensor:
+    """``(B,)`` log Z of each lattice; differentiable (any order) in ``scores`` and ``arc_extra``.
+
+    ``dtype`` is the computation precision (default: that of ``scores``); ``max_arcs`` bounds
+    the arcs processed at once (row chunks).
+    """
+
+    def run(sub: LatticeBatch, sc: torch.Tensor, extra: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        return (_forward(sub, arc_scores(sub, sc, graph_scale, extra, dtype), graph_scale)[0],)
+
+    return _chunked(batch, scores, (arc_extra,), max_arcs, run, (False,))[0]
+
+
+def forward_backward(
+    batch: LatticeBatch,
+    scores: torch.Tensor,
+    graph_scale: float = 1.0,
+    arc_extra: torch.Tensor | None = None,
+    dtype: torch.dtype | None = None,
+    max_arcs: int | None = None,
+) -> FBResult:
+    """Forward and backward recursions: log Z, arc posteriors and γ (see :class:`FBResult`)."""
+    b, t, d = scores.shape
+
+    def run(sub: LatticeBatch, sc: torch.Tensor, extra: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        s = arc_scores(sub, sc, graph_scale, extra, dtype)
+        log_z, alpha_all, _ = _forward(sub, s, graph_scale)
+        beta_all = _backward(sub, s, graph_scale)
+        post = torch.exp(
+            alpha_all.index_select(0, sub.src) + s + beta_all.index_select(0, sub.dst)
+            - log_z.index_select(0, sub.arc_row)
+        )
+        return log_z, post
+
+    log_z, post = _chunked(batch, scores, (arc_extra,), max_arcs, run, (False, True))
+    flat = (batch.arc_row * t + batch.frame) * d + batch.pdf
+    gamma = torch.zeros(b * t * d, dtype=post.dtype, device=post.device).index_add(0, flat, post)
+    return FBResult(log_z=log_z, arc_post=post, gamma=gamma.view(b, t, d))
+
+
+def expected_arc_sum(
+    batch: LatticeBatch,
+    scores: torch.Tensor,
+    arc_values: torch.Tensor,
+    graph_scale: float = 1.0,
+    arc_extra: torch.Tensor | None = None,
+    dtype: torch.dtype | None = None,
+    max_arcs: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(log_z, E[Σ_a arc_values_a])`` per row under the lattice posterior; differentiable.
+
+    Uses the normalised expectation semiring in the forward direction (the ``alpha_smbr``
+    recursion of Kaldi's MPE code), so autograd through it gives the exact gradient
+    ``γ_a (c_a − E[A])`` that the MPE-family criteria need.
+    """
+
+    def run(
+        sub: LatticeBatch, sc: torch.Tensor, values: torch.Tensor, extra: torch.Tensor | None
+    ) -> tuple[torch.Tensor, ...]:
+        s = arc_scores(sub, sc, graph_scale, extra, dtype)
+        log_z, _, expected = _forward(sub, s, graph_scale, values.to(s.dtype))
+        assert expected is not None
+        return log_z, expected
+
+    log_z, expected = _chunked(batch, scores, (arc_values, arc_extra), max_arcs, run, (False, False))
+    return log_z, expected
+
+
+def log_partition_hvp(
+    batch: LatticeBatch,
+    scores: torch.Tensor,
+    v: torch.Tensor,
+    graph_scale: float = 1.0,
+    arc_extra: torch.Tensor | None = None,
+    dtype: torch.dtype | None = None,
+    max_arcs: int | None = None,
+) -> torch.Tensor:
+    """``(∇² Σ_b log Z_b) v`` with respect to ``scores`` (forward-over-reverse AD, no matrix).
+
+    This Hessian is the covariance of the per-frame pdf-count features of a path under the
+    lattice posterior (PSD). Returns a tensor shaped like ``scores``.
+    """
+    extra = None if arc_extra is None else arc_extra.detach()
+
+    def total(sc: torch.Tensor) -> torch.Tensor:
+        return log_partition(batch, sc, graph_scale, extra, dtype, max_arcs).sum()
+
+    _, hv = torch.func.jvp(torch.func.grad(total), (scores.detach(),), (v.to(scores.dtype),))
+    return hv
+
+
+def prune_by_posterior(batch: LatticeBatch, arc_post: torch.Tensor, threshold: float) -> list[Lattice]:
+    """Per-utterance lattices without the arcs whose posterior is below ``threshold``.
+
+    The path with the largest sum of arc posteriors is always kept and the result is trimmed,
+    so every pruned lattice stays connected from the start to a final state.
+    """
+    post = arc_post.detach().to("cpu", torch.float64)
+    rows = batch.arc_row.cpu()
+    out = []
+    for r, lat in enumerate(batch.lattices):
+        # Within a row, the batch's arc order is the lattice's own order (both sort by frame, stably).
+        row_post = post[rows == r]
+        keep = row_post >= threshold
+        keep[_max_posterior_path(lat, row_post)] = True
+        out.append(lat.subset_arcs(keep))
+    return out
+
+
+def _max_posterior_path(lat: Lattice, post: torch.Tensor) -> torch.Tensor:
+    """Arc indices of the start-to-final path that maximises the sum of arc posteriors."""
+    best = torch.full((lat.num_states,), float("-inf"), dtype=torch.float64)
+    best[lat.start] = 0.0
+    back = torch.full((lat.num_states,), -1, dtype=torch.int64)
+    for t in range(lat.num_frames):
+        arcs = (lat.frame == t).nonzero().flatten()
+        cand = best[lat.src[arcs]] + post[arcs]
+        for a, c in zip(arcs.tolist(), cand.tolist(), strict=True):
+            d = int(lat.dst[a])
+            if c > best[d]:
+                best[d] = c
+                back[d] = a
+    finals = lat.final_states
+    state = int(finals[torch.argmax(best[finals])])
+    path = []
+    while state != lat.start:
+        a = int(back[state])
+        path.append(a)
+        state = int(lat.src[a])
+    return torch.tensor(path[::-1], dtype=torch.int64)
