@@ -15,12 +15,12 @@ set -euo pipefail
 # Begin configuration section.
 nj=4                          # number of parallel jobs
 cmd=utils/run_local.sh        # job dispatcher (see cmd.sh)
-config=conf/decode.yaml       # decoder options (nghf.decode.decoder.DecoderConfig)
-acwt=0.1                      # acoustic scale during search
-beam=13.0                     # decoding beam
-lattice_beam=8.0              # lattice pruning beam
-max_active=7000               # max active states (best-path decoding only)
-lattices=true                 # keep raw lattices for the LM-weight sweep (false: best path only)
+decode_config=conf/decode.yaml  # decoder options (nghf.decode.decoder.DecoderConfig); the next five override it
+acwt=                         # acoustic scale during search (empty: from decode_config)
+beam=                         # decoding beam (empty: from decode_config)
+lattice_beam=                 # lattice pruning beam (empty: from decode_config)
+max_active=                   # max active states, best-path decoding only (empty: from decode_config)
+lattices=                     # true: keep raw lattices for the LM-weight sweep; false: best path only
 tid2pdf=                      # transition-id to pdf-id map (default <graph-dir>/tid2pdf[.npy])
 feats=                        # features for a model source (default <data-dir>/feats.scp)
 device=cpu                    # device for a model source (cpu, cuda, cuda:1)
@@ -41,7 +41,7 @@ data=$2
 source=$3
 dir=$4
 check_dirs "$graph" "$data"
-check_files "$graph/HCLG.fst" "$graph/words.txt" "$data/utt2spk" "$data/text" "$config"
+check_files "$graph/HCLG.fst" "$graph/words.txt" "$data/utt2spk" "$data/text" "$decode_config"
 case $source in
   ark:*|scp:*) check_files "${source#*:}" ;;
   *) check_files "$source" ;;
@@ -52,8 +52,12 @@ if [[ $force != true && -f $dir/.decode.done ]]; then
 else
   rm -f "$dir/.decode.done"
   mkdir -p "$dir/log"
-  opts=(--config "$config" --acwt "$acwt" --beam "$beam" --lattice-beam "$lattice_beam"
-        --max-active "$max_active" --lattices "$lattices" --device "$device" --batch-size "$batch_size")
+  opts=(--config "$decode_config" --device "$device" --batch-size "$batch_size")
+  [[ -n $acwt ]] && opts+=(--acwt "$acwt")
+  [[ -n $beam ]] && opts+=(--beam "$beam")
+  [[ -n $lattice_beam ]] && opts+=(--lattice-beam "$lattice_beam")
+  [[ -n $max_active ]] && opts+=(--max-active "$max_active")
+  [[ -n $lattices ]] && opts+=(--lattices "$lattices")
   [[ -n $tid2pdf ]] && opts+=(--tid2pdf "$tid2pdf")
   [[ -n $feats ]] && opts+=(--feats "$feats")
   [[ $force == true ]] && opts+=(--force)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nghf.data.ark import read_ark, read_scp
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -39,12 +40,10 @@ def parse_rspecifier(spec: str) -> tuple[str, str]:
 
 
 def _read_matrices(spec: str) -> Iterator[tuple[str, np.ndarray]]:
-    import kaldi_io
-
     kind, path = parse_rspecifier(spec)
     if not Path(path).is_file():
         raise LoglikSourceError(f"{path}: log-likelihood {kind} not found")
-    reader = kaldi_io.read_mat_scp if kind == "scp" else kaldi_io.read_mat_ark
+    reader = read_scp if kind == "scp" else read_ark
     try:
         for key, mat in reader(path):
             yield key, np.array(mat, dtype=np.float32, copy=True)
