@@ -9,7 +9,7 @@ Inputs, in the MGB-1 challenge formats:
   percent, AWD the average word duration in seconds);
 * dev/eval references as STM (``show channel speaker start end [<labels>] words``);
 * audio lists: ``show-id /path/to/show.wav`` lines (a line with only a path uses the file
-  name without extension as the show id).
+  name without extension as the show id; relative paths are relative to the list's folder).
 
 Training segments are selected by the usual MGB filters (``PMER <= max_pmer`` and
 ``min_awd <= AWD <= max_awd``); text is normalised (lower case, punctuation except
@@ -205,6 +205,8 @@ def read_audio_list(path: str | Path) -> dict[str, tuple[str, str]]:
             show = Path(wav).name.rsplit(".", 1)[0]
         if show in out:
             raise MgbError(f"{where}: show '{show}' listed twice (first at {out[show][1]})")
+        if not Path(wav).is_absolute():
+            wav = str(path.parent / wav)  # relative paths are relative to the list's directory
         out[show] = (wav, where)
     return out
 
