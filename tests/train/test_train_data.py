@@ -163,3 +163,21 @@ def test_text_and_binary_ali_files_in_dir(tmp_path) -> None:
     write_int_ark(tmp_path / "ali_pdf.3.ark", {"a": np.array([3])})
     with pytest.raises(DataError, match="appears twice"):
         read_alignments(tmp_path)
+
+
+def test_gzipped_pdf_archives_of_ali_to_pdf(tmp_path) -> None:
+    """The ``pdf.JOB.gz`` archives written by nghf-ali-to-pdf (binary) or gzipped text."""
+    import gzip
+
+    write_int_ark(tmp_path / "plain.ark", {"u1": np.array([1, 2, 3]), "u2": np.array([], dtype=int)})
+    with gzip.open(tmp_path / "pdf.1.gz", "wb") as handle:
+        handle.write((tmp_path / "plain.ark").read_bytes())
+    with gzip.open(tmp_path / "pdf.2.gz", "wt") as handle:
+        handle.write("u3 4 0\n")
+    (tmp_path / "plain.ark").unlink()
+    alis = read_alignments(tmp_path, num_pdfs=5)
+    assert {u: a.tolist() for u, a in alis.items()} == {"u1": [1, 2, 3], "u2": [], "u3": [4, 0]}
+    with gzip.open(tmp_path / "pdf.3.gz", "wb") as handle:
+        handle.write(b"u4 \0Bjunk")
+    with pytest.raises(DataError, match=r"pdf\.3\.gz"):
+        read_alignments(tmp_path)

@@ -1,13 +1,18 @@
 """Reading frame-level pdf-id alignments.
 
 Accepted: a Kaldi table of int vectors (``.scp``, or a binary/text ``.ark`` -- the text form
-is exactly ``utt pdf1 pdf2 ...`` per line), or an alignment directory holding
-``ali_pdf.scp``, ``ali_pdf.*.ark``/``ali_pdf.ark`` or ``ali_pdf.*.txt``/``ali_pdf.txt``.
+is exactly ``utt pdf1 pdf2 ...`` per line; ``.gz`` archives too), or an alignment directory
+holding ``ali_pdf.scp``, ``ali_pdf.*.ark``/``ali_pdf.ark``, ``ali_pdf.*.txt``/``ali_pdf.txt``,
+or the ``pdf.JOB.gz`` archives that ``nghf-ali-to-pdf`` writes.
 """
 
 from __future__ import annotations
 
+import gzip
+import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,16 +24,51 @@ def alignment_files(path: str | Path) -> list[tuple[str, Path]]:
     """``(kaldi rspecifier type, file)`` pairs for an alignment file or directory."""
     path = Path(path)
     if path.is_file():
-        return [("scp" if path.suffix == ".scp" else "ark", path)]
+        return [("scp" if path.suffix == ".scp" else "gz" if path.suffix == ".gz" else "ark", path)]
     if not path.is_dir():
         raise DataError(f"{path}: no such alignment file or directory")
     if (path / "ali_pdf.scp").is_file():
         return [("scp", path / "ali_pdf.scp")]
-    for pattern in ("ali_pdf.*.ark", "ali_pdf.ark", "ali_pdf.*.txt", "ali_pdf.txt"):
+    for pattern in ("ali_pdf.*.ark", "ali_pdf.ark", "ali_pdf.*.txt", "ali_pdf.txt", "pdf.*.gz"):
         found = sorted(path.glob(pattern), key=_job_order)
         if found:
-            return [("ark", f) for f in found]
-    raise DataError(f"{path}: no ali_pdf.scp, ali_pdf.*.ark or ali_pdf.*.txt in this directory")
+            return [("gz" if pattern.endswith(".gz") else "ark", f) for f in found]
+    raise DataError(f"{path}: no ali_pdf.scp, ali_pdf.*.ark, ali_pdf.*.txt or pdf.*.gz in this directory")
+
+
+def _read_table(kind: str, file: Path) -> Iterator[tuple[str, Any]]:
+    if kind == "gz":
+        with gzip.open(file, "rb") as handle:
+            data = handle.read()
+        if b"\0B" in data[:4096]:
+            yield from _read_binary_int_vectors(data, file)
+        else:
+            for lineno, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+                parts = line.split()
+                if parts:
+                    try:
+                        yield parts[0], [int(v) for v in parts[1:]]
+                    except ValueError:
+                        raise DataError(f"{file}:{lineno}: expected '<utt> <int> ...', got {line[:80]!r}") from None
+        return
+    yield from kaldi_native_io.SequentialInt32VectorReader(f"{kind}:{file}")
+
+
+def _read_binary_int_vectors(data: bytes, file: Path) -> Iterator[tuple[str, np.ndarray]]:
+    """Kaldi binary int32-vector archive records: ``key \\0B \\4 <n> (\\4 <int32>)*n``."""
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        if space < 0 or data[space + 1 : space + 3] != b"\0B" or data[space + 3] != 4:
+            raise DataError(f"{file}: byte {pos}: not a binary int-vector archive record")
+        key = data[pos:space].decode("utf-8")
+        (n,) = struct.unpack_from("<i", data, space + 4)
+        start = space + 8
+        body = np.frombuffer(data, dtype=[("size", "i1"), ("value", "<i4")], count=n, offset=start)
+        if n and not (body["size"] == 4).all():
+            raise DataError(f"{file}: utterance {key}: not an int32 vector")
+        yield key, body["value"].astype(np.int64)
+        pos = start + 5 * n
 
 
 def _job_order(path: Path) -> tuple[int, str]:
@@ -41,8 +81,7 @@ def read_alignments(path: str | Path, num_pdfs: int | None = None) -> dict[str, 
     alis: dict[str, np.ndarray] = {}
     for kind, file in alignment_files(path):
         try:
-            reader = kaldi_native_io.SequentialInt32VectorReader(f"{kind}:{file}")
-            for utt, vec in reader:
+            for utt, vec in _read_table(kind, file):
                 if utt in alis:
                     raise DataError(f"{file}: utterance {utt} appears twice in the alignments")
                 ali = np.array(vec, dtype=np.int64)

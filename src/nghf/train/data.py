@@ -2,8 +2,9 @@
 
 Training examples are fixed-width chunks of utterances for every model type: a chunk covers
 ``chunk_width`` output frames with targets, plus input context (the model's declared
-context, rounded up to the frame subsampling, and ``extra_left_context`` /
-``extra_right_context`` frames for recurrent state) whose targets are ignored. Short chunks
+context, rounded up to the frame subsampling, and for recurrent models
+``extra_left_context`` / ``extra_right_context`` frames to warm up their state) whose
+targets are ignored. Short chunks
 with real context behave like Kaldi's frame-shuffled TDNN examples (the output of a frame
 depends only on its context window, which is exact inside a chunk) at a fraction of the cost
 of one spliced window per frame, and the same code feeds recurrent models. The last chunk of
@@ -35,9 +36,11 @@ class DataConfig:
 
     chunk_width: int = 64
     """Output frames with targets per chunk."""
-    extra_left_context: int = 0
-    """Input frames before a chunk beyond the model's declared context (recurrent warm-up)."""
-    extra_right_context: int = 0
+    extra_left_context: int = 20
+    """Input frames before a chunk beyond the model's declared context, to warm up the state
+    of models with unbounded left context (recurrent); ignored for TDNNs."""
+    extra_right_context: int = 20
+    """Likewise after a chunk, for models with unbounded right context (bidirectional)."""
     batch_size: int = 64
     """Chunks per minibatch."""
     heldout_fraction: float = 0.05
@@ -131,8 +134,8 @@ class ChunkedData:
         self.config = config
         self.subsampling = model.subsampling
         s = self.subsampling
-        left = model.left_context + config.extra_left_context
-        right = model.right_context + config.extra_right_context
+        left = model.left_context + (config.extra_left_context if model.unbounded_left else 0)
+        right = model.right_context + (config.extra_right_context if model.unbounded_right else 0)
         self.left = -(-left // s) * s
         self.right = right
         self.utts = sorted(utts if utts is not None else feats)

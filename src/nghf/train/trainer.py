@@ -156,7 +156,12 @@ class Trainer:
     def resume(self, path: str | Path | None = None) -> None:
         """Continue from ``path`` (default: the newest checkpoint in ``out_dir``)."""
         path = Path(path) if path is not None else self.out_dir / LAST
-        self.load_state_dict(load_checkpoint(path))
+        try:
+            self.load_state_dict(load_checkpoint(path))
+        except (RuntimeError, KeyError) as err:
+            raise ValueError(
+                f"{path}: checkpoint does not fit this run (different model config or num-pdfs?): {err}"
+            ) from None
         log.info("resumed from %s at epoch %d, update %d", path, self.epoch, self.next_update)
 
     # -- training -----------------------------------------------------------------------
