@@ -131,7 +131,7 @@ def update(model: GmmHmm, stats: GmmStats, cfg: UpdateConfig) -> dict[str, float
     """ML re-estimation of every GMM and the transition model, in place."""
     off = stats.offsets
     removed = unseen = 0
-    for p, g in enumerate(model.gmms):
+    for p in range(model.num_pdfs):
         occ = stats.occ[off[p] : off[p + 1]]
         total = occ.sum()
         if total <= 0.0:

@@ -123,9 +123,9 @@ def _read_wav(spec: str, where: str) -> tuple[np.ndarray, int]:
     try:
         if spec.endswith("|"):
             raw = subprocess.run(spec[:-1], shell=True, check=True, capture_output=True).stdout
-            handle = wave.open(io.BytesIO(raw))
+            handle = wave.open(io.BytesIO(raw))  # noqa: SIM115 (closed by the with below)
         else:
-            handle = wave.open(spec)
+            handle = wave.open(spec)  # noqa: SIM115
         with handle:
             if handle.getsampwidth() != 2:
                 raise DataError(f"{where}: only 16-bit PCM is supported")

@@ -1,0 +1,276 @@
+"""``nghf-gmm``: the GMM-HMM system's job-level commands (one sub-command per Kaldi binary).
+
+Sub-commands: compute-mfcc, compute-cmvn, init-mono, acc, est, tree-stats, build-tree,
+convert-ali, align, loglikes. Stage scripts (steps/train_mono.sh, train_tri.sh, align.sh,
+decode_gmm.sh, make_mfcc.sh) run them as ``$cmd JOB=1:$nj log nghf-gmm <cmd> --job JOB``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from itertools import islice
+from pathlib import Path
+
+from nghf.utils.config import ConfigError, dump_config, load_config
+from nghf.utils.logging import get_logger, setup_logging
+
+log = get_logger("nghf.bin.gmm")
+
+
+def _config(args: argparse.Namespace):
+    from nghf.gmm.config import GmmConfig
+
+    return load_config(GmmConfig, args.config, args.set)
+
+
+def _common(p: argparse.ArgumentParser, jobs: bool = True) -> None:
+    p.add_argument("--config", default=None, help="conf/gmm.yaml (GmmConfig)")
+    p.add_argument("--set", action="append", default=[], help="override key=value (repeatable)")
+    if jobs:
+        p.add_argument("--nj", type=int, default=1, help="number of jobs the data is split into")
+        p.add_argument("--job", type=int, default=1, help="this job's number (1-based)")
+
+
+def cmd_compute_mfcc(a: argparse.Namespace) -> None:
+    from nghf.gmm.feats import MfccConfig, make_mfcc_job
+
+    cfg = load_config(MfccConfig, a.config, a.set)
+    make_mfcc_job(a.data, a.mfcc_dir, a.nj, a.job, cfg)
+
+
+def cmd_compute_cmvn(a: argparse.Namespace) -> None:
+    from nghf.gmm.feats import write_cmvn
+
+    write_cmvn(a.data, ark=Path(a.mfcc_dir) / "mfcc_cmvn.ark")
+
+
+def cmd_init_mono(a: argparse.Namespace) -> None:
+    from nghf.gmm.feats import load_features
+    from nghf.gmm.lang import load_lang
+    from nghf.gmm.model import save_model, write_tree
+    from nghf.gmm.mono import init_mono
+
+    cfg = _config(a)
+    lang = load_lang(a.lang)
+    feats = (f for _, f in islice(load_features(a.data, cfg.feats), cfg.init_utts))
+    model = init_mono(lang, feats)
+    save_model(model, a.model_out)
+    write_tree(model.tree, Path(a.model_out).parent / "tree")
+    dump_config(cfg, Path(a.model_out).parent / "gmm.yaml")
+    log.info("monophone model: %d pdfs, %d transition-ids, dim %d", model.num_pdfs,
+             model.trans.num_transition_ids, model.dim)
+
+
+def cmd_acc(a: argparse.Namespace) -> None:
+    from nghf.gmm.align import ali_files, write_alignments
+    from nghf.gmm.feats import split_utterances
+    from nghf.gmm.jobs import acc_job
+    from nghf.gmm.lang import load_lang
+    from nghf.gmm.model import load_model
+
+    cfg = _config(a)
+    model = load_model(a.model)
+    utts = split_utterances(a.data, a.nj, a.job)
+    ali_in = None
+    if a.mode == "read":
+        ali_in = [Path(a.ali_dir) / f"ali.{a.job}.gz"] if a.nj > 1 else ali_files(a.ali_dir)
+    stats, result = acc_job(model, load_lang(a.lang), Path(a.data), cfg.feats, utts, cfg.align,
+                            a.mode, ali_in)
+    if a.mode != "read" and a.ali_out:
+        write_alignments(a.ali_out, result.alignments)
+    stats.save(a.acc_out)
+    log.info("accumulated %d frames, like/frame %.4f", stats.frames,
+             stats.tot_like / max(stats.frames, 1))
+
+
+def cmd_est(a: argparse.Namespace) -> None:
+    from nghf.gmm.jobs import estimate_step
+
+    cfg = _config(a)
+    estimate_step(Path(a.model_in), [Path(p) for p in a.accs], Path(a.model_out), a.target_gauss,
+                  cfg.update, cfg.seed + a.iter, Path(a.record) if a.record else None)
+
+
+def cmd_tree_stats(a: argparse.Namespace) -> None:
+    from nghf.gmm.align import read_alignments, tid_info
+    from nghf.gmm.feats import load_features, split_utterances
+    from nghf.gmm.model import load_model
+    from nghf.gmm.tree import accumulate_tree_stats, pdf_class_of_tid
+
+    cfg = _config(a)
+    model = load_model(a.model)
+    info = tid_info(model)
+    topo = model.topology()
+    pdf_class = pdf_class_of_tid(info, {p: topo.topology_for_phone(p) for p in topo.phones})
+    utts = split_utterances(a.data, a.nj, a.job)
+    alis = {u: t for u, t in read_alignments([a.ali]) if u in set(utts)}
+    feats = load_features(a.data, cfg.feats, sorted(alis))
+    accumulate_tree_stats(((f, alis[u]) for u, f in feats), info, pdf_class).save(a.out)
+
+
+def cmd_build_tree(a: argparse.Namespace) -> None:
+    import dataclasses
+
+    from nghf.gmm.lang import load_lang
+    from nghf.gmm.model import save_model, write_tree
+    from nghf.gmm.tree import TreeStats, build_tree, make_questions
+    from nghf.gmm.tri import init_tri
+    from nghf.utils.atomic import atomic_write_text
+
+    cfg = _config(a)
+    tcfg = dataclasses.replace(cfg.tree, num_leaves=a.num_leaves)
+    lang = load_lang(a.lang)
+    stats = TreeStats.merge([TreeStats.load(p) for p in a.stats])
+    topo = lang.topology()
+    questions = make_questions(stats, lang.sets, lang.extra_questions, tcfg)
+    nclass = {p: topo.num_pdf_classes(p) for p in topo.phones}
+    tree = build_tree(stats, lang.roots, questions, nclass, tcfg)
+    out = Path(a.out_dir)
+    inv = {i: s for s, i in lang.phones.items()}
+    atomic_write_text(out / "questions.txt", "".join(" ".join(inv.get(p, str(p)) for p in q) + "\n"
+                                                     for q in questions))
+    atomic_write_text(out / "tree_splits.log", "\n".join(tree.log) + "\n")
+    model = init_tri(lang.topo_text, tree, stats, cfg.update.min_variance)
+    write_tree(model.tree, out / "tree")
+    save_model(model, out / "0.mdl")
+    dump_config(tcfg, out / "tree.yaml")
+    log.info("tree: %d leaves (pdf-ids) from %d events, %d questions", tree.num_leaves,
+             len(stats.count), len(questions))
+
+
+def cmd_convert_ali(a: argparse.Namespace) -> None:
+    from nghf.gmm.align import read_alignments, write_alignments
+    from nghf.gmm.model import load_model
+    from nghf.gmm.tri import AlignmentConverter
+
+    conv = AlignmentConverter(load_model(a.old_model), load_model(a.new_model))
+    write_alignments(a.ali_out, {u: conv.convert(t) for u, t in read_alignments([a.ali_in])})
+
+
+def cmd_align(a: argparse.Namespace) -> None:
+    from nghf.gmm.align import alignment_stats, tid_info, write_alignments
+    from nghf.gmm.feats import split_utterances
+    from nghf.gmm.jobs import align_job
+    from nghf.gmm.lang import load_lang
+    from nghf.gmm.model import load_model
+
+    cfg = _config(a)
+    model = load_model(a.model)
+    lang = load_lang(a.lang)
+    utts = split_utterances(a.data, a.nj, a.job)
+    result = align_job(model, lang, Path(a.data), cfg.feats, utts, cfg.align)
+    write_alignments(a.ali_out, result.alignments)
+    names = {i: s for s, i in lang.phones.items()}
+    stats = alignment_stats(result.alignments.values(), tid_info(model), lang.silence, names)
+    stats.update(num_utts=len(utts), num_failed=len(result.failed),
+                 like_per_frame=result.tot_like / max(result.frames, 1))
+    log.info("alignment stats: %s", json.dumps(stats))
+    if result.failed:
+        Path(a.ali_out).with_suffix(".failed").write_text("\n".join(result.failed) + "\n")
+
+
+def cmd_loglikes(a: argparse.Namespace) -> None:
+    import kaldi_io
+
+    from nghf.gmm.feats import load_features, split_utterances
+    from nghf.gmm.model import load_model
+    from nghf.utils.atomic import atomic_path
+
+    cfg = _config(a)
+    model = load_model(a.model)
+    utts = split_utterances(a.data, a.nj, a.job)
+    with atomic_path(a.ark_out) as tmp, open(tmp, "wb") as f:
+        for utt, x in load_features(a.data, cfg.feats, utts):
+            kaldi_io.write_mat(f, model.pdf_loglikes(x), key=utt)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nghf-gmm", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--log", default=None, help="also log to this file")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compute-mfcc", help="MFCCs of one job's utterances (raw_mfcc.JOB.ark/scp)")
+    _common(p)
+    p.add_argument("data")
+    p.add_argument("mfcc_dir")
+    p.set_defaults(fn=cmd_compute_mfcc)
+
+    p = sub.add_parser("compute-cmvn", help="per-speaker CMVN stats of <data>/mfcc.scp")
+    p.add_argument("data")
+    p.add_argument("mfcc_dir")
+    p.set_defaults(fn=cmd_compute_cmvn)
+
+    p = sub.add_parser("init-mono", help="flat-start monophone model (+ tree beside it)")
+    _common(p, jobs=False)
+    for name in ("data", "lang", "model_out"):
+        p.add_argument(name)
+    p.set_defaults(fn=cmd_init_mono)
+
+    p = sub.add_parser("acc", help="align (equal/Viterbi) or read alignments; accumulate stats")
+    _common(p)
+    p.add_argument("--mode", choices=("equal", "align", "read"), default="align")
+    p.add_argument("--ali-dir", default=None, help="alignments to read (mode read)")
+    p.add_argument("--ali-out", default=None, help="write this job's new alignments here")
+    for name in ("data", "lang", "model", "acc_out"):
+        p.add_argument(name)
+    p.set_defaults(fn=cmd_acc)
+
+    p = sub.add_parser("est", help="sum job statistics, ML update, mix up")
+    _common(p, jobs=False)
+    p.add_argument("--target-gauss", type=int, default=0)
+    p.add_argument("--iter", type=int, default=0, help="iteration (seeds the mix-up)")
+    p.add_argument("--record", default=None, help="append a JSON line of statistics here")
+    p.add_argument("model_in")
+    p.add_argument("model_out")
+    p.add_argument("accs", nargs="+")
+    p.set_defaults(fn=cmd_est)
+
+    p = sub.add_parser("tree-stats", help="tree statistics from one job's alignments")
+    _common(p)
+    for name in ("data", "model", "ali", "out"):
+        p.add_argument(name)
+    p.set_defaults(fn=cmd_tree_stats)
+
+    p = sub.add_parser("build-tree", help="questions, decision tree, initial triphone model")
+    _common(p, jobs=False)
+    p.add_argument("--num-leaves", type=int, required=True)
+    p.add_argument("lang")
+    p.add_argument("out_dir")
+    p.add_argument("stats", nargs="+")
+    p.set_defaults(fn=cmd_build_tree)
+
+    p = sub.add_parser("convert-ali", help="re-express alignments in another model")
+    for name in ("old_model", "new_model", "ali_in", "ali_out"):
+        p.add_argument(name)
+    p.set_defaults(fn=cmd_convert_ali)
+
+    p = sub.add_parser("align", help="Viterbi-align one job; failures reported by id")
+    _common(p)
+    for name in ("data", "lang", "model", "ali_out"):
+        p.add_argument(name)
+    p.set_defaults(fn=cmd_align)
+
+    p = sub.add_parser("loglikes", help="per-utterance pdf log-likelihood matrices (ark)")
+    _common(p)
+    for name in ("data", "model", "ark_out"):
+        p.add_argument(name)
+    p.set_defaults(fn=cmd_loglikes)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log)
+    try:
+        args.fn(args)
+    except (ConfigError, ValueError, FileNotFoundError, RuntimeError) as err:
+        log.error("%s: %s", args.command, err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
