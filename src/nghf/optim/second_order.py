@@ -245,19 +245,7 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         return fisher_directions_gn_steps(fi, gn, grad, x0, cfg.cg)
 
     def _backtrack(self, oracle: Oracle, result: CGResult) -> tuple[torch.Tensor, float, int]:
-        """Best stored iterate by the gradient-batch loss (Martens' backward walk)."""
-        stored = result.stored
-        it, best = stored[-1]
-        best_loss = oracle.loss_at(best)
-        if not self.config.backtracking:
-            return best, best_loss, it
-        for j in range(len(stored) - 2, -1, -1):
-            cand_it, cand = stored[j]
-            cand_loss = oracle.loss_at(cand)
-            if math.isfinite(best_loss) and not cand_loss < best_loss:
-                break
-            it, best, best_loss = cand_it, cand, cand_loss
-        return best, best_loss, it
+        return backtrack_iterates(oracle.loss_at, result.stored, self.config.backtracking)
 
     def _model_reduction(self, oracle: Oracle, grad: torch.Tensor, delta: torch.Tensor) -> float:
         """Undamped quadratic model ``gᵀΔ + ½ΔᵀCΔ`` of the method's curvature ``C``."""
@@ -291,6 +279,24 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         elif rho > d.rho_high:
             self.damping *= d.decrease
         self.damping = min(max(self.damping, d.min), d.max)
+
+
+def backtrack_iterates(
+    loss_at: Callable[[torch.Tensor], float], stored: list[tuple[int, torch.Tensor]], enabled: bool = True
+) -> tuple[torch.Tensor, float, int]:
+    """Martens' backtracking: starting from the last stored CG iterate, step back to the
+    previous one while that lowers the loss. Returns ``(iterate, its loss, its iteration)``."""
+    it, best = stored[-1]
+    best_loss = loss_at(best)
+    if not enabled:
+        return best, best_loss, it
+    for j in range(len(stored) - 2, -1, -1):
+        cand_it, cand = stored[j]
+        cand_loss = loss_at(cand)
+        if math.isfinite(best_loss) and not cand_loss < best_loss:
+            break
+        it, best, best_loss = cand_it, cand, cand_loss
+    return best, best_loss, it
 
 
 def _short(cfg: SecondOrderConfig) -> CGConfig:
