@@ -45,8 +45,6 @@ splitdir=$data/split$nj
 if [[ $split_per_utt == true ]]; then split_opts+=(--per-utt); splitdir=${splitdir}utt; fi
 nghf-split-data "${split_opts[@]}" "$data" "$nj" > /dev/null
 
-cp "$fbank_config" "$featdir/fbank_$name.yaml"
-
 $cmd JOB=1:"$nj" "$logdir/make_fbank_$name.JOB.log" \
   nghf-compute-fbank --config "$fbank_config" --utt2num-frames "$featdir/utt2num_frames_$name.JOB" \
     "$splitdir/JOB" "$featdir/raw_fbank_$name.JOB.ark" "$featdir/raw_fbank_$name.JOB.scp"

@@ -57,6 +57,13 @@ def test_speed_perturbation(make_data_dir, tmp_path):
     assert rep.ok, [str(i) for i in rep.issues]
     fast = perturb_data_dir_speed(d, tmp_path / "sp11", 1.1)
     assert np.isclose(float(fast.get("reco2dur")["sp1.1-r3"]), 2.3 / 1.1, atol=1e-4)
+    # the usual 3-way training set: original + both perturbed copies
+    both = tmp_path / "train_sp"
+    r = subprocess.run(["nghf-combine-data", str(both), str(d), str(dst), str(tmp_path / "sp11")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert len(load_data_dir(both).utts) == 12
+    assert validate_data_dir(both).ok
 
 
 def test_lhotse_manifests(make_data_dir):

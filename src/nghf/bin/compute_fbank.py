@@ -13,7 +13,7 @@ import argparse
 from nghf.bin._data_common import run_main
 from nghf.data.datadir import load_data_dir
 from nghf.data.features import FbankConfig, compute_data_dir_fbank
-from nghf.utils.config import load_config
+from nghf.utils.config import dump_config, load_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         cfg = load_config(FbankConfig, args.config, args.set)
         data = load_data_dir(args.data_dir)
+        dump_config(cfg, str(args.ark).removesuffix(".ark") + ".yaml")  # the resolved config, beside the ark
         n = compute_data_dir_fbank(data, cfg, args.ark, args.scp, args.utt2num_frames, args.data_dir)
         print(f"nghf-compute-fbank: {args.data_dir}: wrote {n} feature matrices to {args.ark}")
         return 0

@@ -140,10 +140,19 @@ def save_data_dir(data: DataDir, path: str | Path) -> None:
 
 
 def combine_data_dirs(dirs: Iterable[DataDir]) -> DataDir:
-    """Union of data dirs with disjoint ids (raises naming the id on a clash)."""
+    """Union of data dirs with disjoint ids (raises naming the id on a clash).
+
+    A file that only some of the dirs have (e.g. ``feats.scp``) is left out of the union.
+    """
     out: dict[str, dict[str, str]] = {}
+    dirs = list(dirs)
+    optional = set(UTT_FILES + RECO_FILES + SPK_FILES) - {"utt2spk", "wav.scp", "spk2utt"}
+    # A file only some sources have would leave ids uncovered: keep it only if all have it.
+    partial = {n for n in optional if any(d.has(n) for d in dirs) and not all(d.has(n) for d in dirs)}
     for d in dirs:
         for name, table in d.tables.items():
+            if name in partial:
+                continue
             if name == "spk2utt":
                 continue
             target = out.setdefault(name, {})

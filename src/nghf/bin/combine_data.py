@@ -1,0 +1,33 @@
+"""``nghf-combine-data``: union of data dirs with disjoint ids (e.g. speed-perturbed copies).
+
+    nghf-combine-data data/train_sp data/train data/train_sp0.9 data/train_sp1.1
+
+Features, CMVN and frame counts are kept only if every source has them.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from nghf.bin._data_common import run_main
+from nghf.data.datadir import combine_data_dirs, load_data_dir, save_data_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="nghf-combine-data", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dst")
+    p.add_argument("src", nargs="+")
+    args = p.parse_args(argv)
+
+    def body() -> int:
+        out = combine_data_dirs(load_data_dir(s) for s in args.src)
+        save_data_dir(out, args.dst)
+        print(f"nghf-combine-data: {args.dst}: {len(out.utt2spk)} utterances from {len(args.src)} dirs")
+        return 0
+
+    return run_main("nghf-combine-data", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
