@@ -37,6 +37,8 @@ log = get_logger(__name__)
 
 FRAME = SR // 100  # 10 ms
 PEAK = 0.95
+# Recordings synthesised together (festival starts once per voice per chunk).
+CHUNK = 24
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,20 @@ def utt_id(spk_id: str, reco_id: str, start_sample: int, end_sample: int) -> str
     return f"{spk_id}-{reco_id}-{start_sample // FRAME:07d}-{end_sample // FRAME:07d}"
 
 
+def speech_requests(reco: PlannedRecording, speakers: dict[str, Speaker]) -> list[SpeechRequest]:
+    """What the engines must say for one recording, in order."""
+    return [SpeechRequest(speakers[u.spk_id], u.text, u.tempo, key=f"{reco.reco_id}#{k}")
+            for k, u in enumerate(reco.utterances)]
+
+
 def render_recording(
-    reco: PlannedRecording, speakers: dict[str, Speaker], config: CorpusConfig, synth: Synthesizer,
+    reco: PlannedRecording, speakers: dict[str, Speaker], config: CorpusConfig, speech: list[np.ndarray],
 ) -> tuple[np.ndarray, list[RenderedUtterance]]:
-    """The recording's int16 samples and its utterances with their times."""
+    """The recording's int16 samples and its utterances with their times, from the
+    synthesised utterances ``speech`` (one per planned utterance, see ``speech_requests``)."""
+    if len(speech) != len(reco.utterances):
+        raise ValueError(f"{reco.reco_id}: {len(speech)} synthesised utterances for {len(reco.utterances)} planned")
     rng = stable_rng(config.seed, "render", reco.reco_id)
-    requests = [
-        SpeechRequest(speakers[u.spk_id], u.text, u.tempo, key=f"{reco.reco_id}#{k}")
-        for k, u in enumerate(reco.utterances)
-    ]
-    speech = synth.speak_many(requests)
     genre = next(g for g in config.genres if g.name == reco.genre)
     pieces = []
     for k, (u, x) in enumerate(zip(reco.utterances, speech, strict=True)):
@@ -153,14 +159,26 @@ def render_job(plan: CorpusPlan, config: CorpusConfig, out_dir: Path, job: int, 
     """
     speakers = plan.speaker_map()
     todo = [r for r in job_recordings(plan, job, nj) if not meta_path(out_dir, r.reco_id).exists()]
+    chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
     with Synthesizer() as synth:
-        for reco in progress(todo, desc=f"render job {job}/{nj}", logger=log):
-            samples, utts = render_recording(reco, speakers, config, synth)
-            write_wav(wav_path(out_dir, reco.reco_id), samples)
-            meta = {
-                "reco_id": reco.reco_id, "split": reco.split, "genre": reco.genre,
-                "num_samples": int(samples.size), "duration": samples.size / SR,
-                "utterances": [u.__dict__ for u in utts],
-            }
-            atomic_write_text(meta_path(out_dir, reco.reco_id), json.dumps(meta, indent=1) + "\n")
+        for chunk in progress(chunks, desc=f"render job {job}/{nj} ({len(todo)} recordings)", logger=log):
+            requests = [speech_requests(reco, speakers) for reco in chunk]
+            flat = synth.speak_many([req for group in requests for req in group])
+            offset = 0
+            for reco, group in zip(chunk, requests, strict=True):
+                speech, offset = flat[offset : offset + len(group)], offset + len(group)
+                _finish(reco, speakers, config, speech, out_dir)
     return len(todo)
+
+
+def _finish(reco: PlannedRecording, speakers: dict[str, Speaker], config: CorpusConfig,
+            speech: list[np.ndarray], out_dir: Path) -> None:
+    """Mix one recording and write its WAV, then its metadata (the "finished" mark)."""
+    samples, utts = render_recording(reco, speakers, config, speech)
+    write_wav(wav_path(out_dir, reco.reco_id), samples)
+    meta = {
+        "reco_id": reco.reco_id, "split": reco.split, "genre": reco.genre,
+        "num_samples": int(samples.size), "duration": samples.size / SR,
+        "utterances": [u.__dict__ for u in utts],
+    }
+    atomic_write_text(meta_path(out_dir, reco.reco_id), json.dumps(meta, indent=1) + "\n")
