@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Environment for every recipe and stage script: the project's venv and its tools on PATH.
 # Sourced (`. ./path.sh`) from a recipe directory; works from egs/*/s5 too.
-NGHF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+NGHF_ROOT=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 export NGHF_ROOT
 NGHF_VENV=${NGHF_VENV:-$NGHF_ROOT/.venv}
 export NGHF_VENV
