@@ -31,3 +31,9 @@ def test_ci_calls_test_sh(repo_root: Path) -> None:
     assert "./test.sh" in (repo_root / ".ci/run").read_text()
     first_lines = (repo_root / "README.md").read_text().split("```")[1]
     assert "./run.sh" in first_lines and "./test.sh" in first_lines
+
+
+def test_path_sh_from_recipe_dir_points_at_the_top(repo_root: Path) -> None:
+    proc = subprocess.run(["bash", "-c", ". ./path.sh && echo $NGHF_ROOT"], cwd=repo_root / "egs/mgb/s5",
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 and Path(proc.stdout.strip()) == repo_root.resolve()
