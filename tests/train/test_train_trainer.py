@@ -127,3 +127,24 @@ def test_cli_end_to_end(tmp_path, repo_root) -> None:
     assert "held-out frame accuracy" in (exp / "log/train.log").read_text()
     assert train_main(["--resume", *args[:-2], "7", str(exp)]) == 1  # checkpoint has 4 pdfs: clear error
     assert train_main([*args[:-2], "2", str(tmp_path / "exp2")]) == 1  # pdf-id 3 >= 2: clear error
+
+
+def test_float64_run_and_compute_priors_cli(tmp_path) -> None:
+    from nghf.bin.compute_priors import main as priors_main
+
+    feats, alis = synth_corpus(num_utts=8, dim=3, min_len=20, max_len=30, seed=5)
+    data, ali = write_data_dir(tmp_path, feats, alis)
+    exp = tmp_path / "exp"
+    args = ["--set", "epochs=1", "--set", "dtype=float64", "--set", "tensorboard=false",
+            "--set", "data.heldout_fraction=0.25", "--model-set", "kind=rnn", "--model-set", "rnn.hidden_dim=6",
+            str(data), str(ali), "4", str(exp)]
+    assert train_main(args) == 0
+    loaded = load_model(exp / "final.mdl")
+    assert next(loaded.model.parameters()).dtype == torch.float64
+    assert priors_main([str(exp / "final.mdl"), str(data), str(tmp_path / "post.mdl")]) == 0
+    post = load_model(tmp_path / "post.mdl")
+    assert torch.exp(post.log_priors).sum() == pytest.approx(1.0, rel=1e-5)
+    assert not torch.allclose(post.log_priors, loaded.log_priors)
+    assert priors_main(["--ali", str(ali), str(exp / "final.mdl"), str(data), str(tmp_path / "ali.mdl")]) == 0
+    torch.testing.assert_close(load_model(tmp_path / "ali.mdl").log_priors.exp().sum(), torch.tensor(1.0))
+    assert priors_main([str(tmp_path / "missing.mdl"), str(data), str(tmp_path / "x.mdl")]) == 1

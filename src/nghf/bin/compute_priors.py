@@ -10,6 +10,7 @@ import argparse
 import sys
 
 import numpy as np
+import torch
 
 from nghf.models.io import ModelFileError, load_model, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts, posterior_priors
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             feats = read_features(args.data_dir, norm_vars=loaded.features.norm_vars,
                                   use_cmvn=loaded.features.apply_cmvn)
+            dtype = next(loaded.model.parameters()).dtype
+            feats = {u: f.astype(np.float64 if dtype == torch.float64 else np.float32) for u, f in feats.items()}
             utts = sorted(feats)
             if len(utts) > args.max_utts:
                 rng = np.random.default_rng(args.seed)

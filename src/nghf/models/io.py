@@ -98,6 +98,9 @@ def load_model(
     if num_pdfs is not None and num_pdfs != file_pdfs:
         raise ModelFileError(f"{path}: model has {file_pdfs} pdfs, the tree/alignment has {num_pdfs}")
     model = build_model(config, features.dim, file_pdfs)
+    floats = [v for v in payload["state_dict"].values() if torch.is_floating_point(v)]
+    if floats:
+        model = model.to(dtype=floats[0].dtype)  # float64 models stay float64
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError) as err:

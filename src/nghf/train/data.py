@@ -168,8 +168,8 @@ class ChunkedData:
         lengths = [c.end - c.start for c in chunks]
         t_in = max(lengths)
         t_out = -(-t_in // s)
-        dim = next(iter(self.feats.values())).shape[1]
-        features = np.zeros((len(chunks), t_in, dim), dtype=np.float32)
+        first = self.feats[chunks[0].utt]
+        features = np.zeros((len(chunks), t_in, first.shape[1]), dtype=first.dtype)
         targets = np.full((len(chunks), t_out), IGNORE_TARGET, dtype=np.int64)
         for row, c in enumerate(chunks):
             features[row, : c.end - c.start] = self.feats[c.utt][c.start : c.end]
@@ -221,7 +221,7 @@ def _whole_batch(feats: Mapping[str, np.ndarray], alis: Mapping[str, np.ndarray]
                  group: Sequence[str], s: int) -> SequenceBatch:
     lengths = [len(feats[u]) for u in group]
     t_in = max(lengths)
-    features = np.zeros((len(group), t_in, feats[group[0]].shape[1]), dtype=np.float32)
+    features = np.zeros((len(group), t_in, feats[group[0]].shape[1]), dtype=feats[group[0]].dtype)
     targets = np.full((len(group), -(-t_in // s)), IGNORE_TARGET, dtype=np.int64)
     for row, utt in enumerate(group):
         features[row, : lengths[row]] = feats[utt]
