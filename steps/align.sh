@@ -10,7 +10,7 @@ set -euo pipefail
 # Begin configuration section.
 nj=4                    # number of parallel jobs
 cmd=utils/run_local.sh  # job dispatcher (see cmd.sh)
-config=conf/gmm.yaml    # GMM options (nghf.gmm.config.GmmConfig: align section)
+gmm_config=conf/gmm.yaml  # GMM options (nghf.gmm.config.GmmConfig: align section)
 max_fail_share=         # override align.max_fail_share (empty: from config)
 force=false             # true: re-align even if done
 # End configuration section.
@@ -24,7 +24,7 @@ lang=$2
 srcdir=$3
 dir=$4
 check_dirs "$data" "$lang" "$srcdir"
-check_files "$srcdir/final.mdl" "$srcdir/tree" "$data/text" "$lang/L.fst" "$config"
+check_files "$srcdir/final.mdl" "$srcdir/tree" "$data/text" "$lang/L.fst" "$gmm_config"
 
 if [[ $force != true && -f $dir/.done ]]; then
   echo "$0: $dir is aligned already (use --force true to redo)"
@@ -34,12 +34,12 @@ rm -f "$dir/.done" "$dir"/ali.*.failed
 mkdir -p "$dir/log"
 cp -L "$srcdir/final.mdl" "$dir/final.mdl"
 cp "$srcdir/tree" "$dir/tree"
-opts=(--config "$config")
+opts=(--config "$gmm_config")
 [[ -n $max_fail_share ]] && opts+=(--set "align.max_fail_share=$max_fail_share")
 $cmd JOB=1:"$nj" "$dir/log/align.JOB.log" \
   nghf-gmm align "${opts[@]}" --nj "$nj" --job JOB "$data" "$lang" "$dir/final.mdl" "$dir/ali.JOB.gz"
 echo "$nj" > "$dir/num_jobs"
-failed=$(cat "$dir"/ali.*.failed 2>/dev/null | wc -l)
+failed=$( { cat "$dir"/ali.*.failed 2>/dev/null || true; } | wc -l)
 echo "$0: aligned $data with $srcdir into $dir ($failed utterances failed)"
 grep -h "alignment stats" "$dir"/log/align.*.log | head -n 1 || true
 touch "$dir/.done"

@@ -9,7 +9,7 @@ set -euo pipefail
 # Begin configuration section.
 nj=4                    # number of parallel jobs
 cmd=utils/run_local.sh  # job dispatcher (see cmd.sh)
-config=conf/gmm.yaml    # GMM options (nghf.gmm.config.GmmConfig: feats section)
+gmm_config=conf/gmm.yaml  # GMM options (nghf.gmm.config.GmmConfig: feats section)
 skip_scoring=false      # true: decode only
 # End configuration section.
 usage="Usage: $0 [options] <graph-dir> <data-dir> <model-dir> <decode-dir>
@@ -22,11 +22,11 @@ data=$2
 model_dir=$3
 dir=$4
 check_dirs "$graph" "$data" "$model_dir"
-check_files "$graph/HCLG.fst" "$graph/tid2pdf" "$model_dir/final.mdl" "$config"
+check_files "$graph/HCLG.fst" "$graph/tid2pdf" "$model_dir/final.mdl" "$gmm_config"
 
 mkdir -p "$dir/log"
 $cmd JOB=1:"$nj" "$dir/log/loglikes.JOB.log" \
-  nghf-gmm loglikes --config "$config" --nj "$nj" --job JOB "$data" "$model_dir/final.mdl" \
+  nghf-gmm loglikes --config "$gmm_config" --nj "$nj" --job JOB "$data" "$model_dir/final.mdl" \
     "$dir/loglikes.JOB.ark"
 for j in $(seq "$nj"); do cat "$dir/loglikes.$j.ark"; done > "$dir/loglikes.ark"
 for j in $(seq "$nj"); do rm -f "$dir/loglikes.$j.ark"; done

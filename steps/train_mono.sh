@@ -11,7 +11,7 @@ set -euo pipefail
 # Begin configuration section.
 nj=4                      # number of parallel jobs (whole speakers per job)
 cmd=utils/run_local.sh    # job dispatcher (see cmd.sh)
-config=conf/gmm.yaml      # GMM options (nghf.gmm.config.GmmConfig)
+gmm_config=conf/gmm.yaml  # GMM options (nghf.gmm.config.GmmConfig)
 num_iters=40              # EM iterations
 max_iter_inc=30           # last iteration that adds Gaussians
 tot_gauss=1000            # target number of Gaussians
@@ -27,7 +27,7 @@ data=$1
 lang=$2
 dir=$3
 check_dirs "$data" "$lang"
-check_files "$data/text" "$data/spk2utt" "$lang/topo" "$lang/L.fst" "$lang/phones/sets.int" "$config"
+check_files "$data/text" "$data/spk2utt" "$lang/topo" "$lang/L.fst" "$lang/phones/sets.int" "$gmm_config"
 
 if [[ $force != true && -f $dir/.done ]]; then
   echo "$0: $dir is trained already (use --force true to redo)"
@@ -35,7 +35,7 @@ if [[ $force != true && -f $dir/.done ]]; then
 fi
 rm -f "$dir/.done" "$dir/like.jsonl"
 mkdir -p "$dir/log"
-opts=(--config "$config")
+opts=(--config "$gmm_config")
 
 nghf-gmm --log "$dir/log/init.log" init-mono "${opts[@]}" "$data" "$lang" "$dir/0.mdl"
 num_gauss=$(python -c "from nghf.gmm.model import load_model; print(load_model('$dir/0.mdl').num_gauss)")

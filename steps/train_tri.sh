@@ -10,7 +10,7 @@ set -euo pipefail
 
 # Begin configuration section.
 cmd=utils/run_local.sh    # job dispatcher (see cmd.sh)
-config=conf/gmm.yaml      # GMM options (nghf.gmm.config.GmmConfig)
+gmm_config=conf/gmm.yaml  # GMM options (nghf.gmm.config.GmmConfig)
 num_iters=35              # EM iterations
 max_iter_inc=25           # last iteration that adds Gaussians
 realign_iters="10 20 30"  # re-align on these iterations
@@ -29,7 +29,7 @@ lang=$4
 alidir=$5
 dir=$6
 check_dirs "$data" "$lang" "$alidir"
-check_files "$alidir/final.mdl" "$alidir/num_jobs" "$alidir/ali.1.gz" "$lang/phones/roots.int" "$config"
+check_files "$alidir/final.mdl" "$alidir/num_jobs" "$alidir/ali.1.gz" "$lang/phones/roots.int" "$gmm_config"
 
 if [[ $force != true && -f $dir/.done ]]; then
   echo "$0: $dir is trained already (use --force true to redo)"
@@ -38,7 +38,7 @@ fi
 rm -f "$dir/.done" "$dir/like.jsonl"
 mkdir -p "$dir/log"
 nj=$(cat "$alidir/num_jobs")
-opts=(--config "$config")
+opts=(--config "$gmm_config")
 
 $cmd JOB=1:"$nj" "$dir/log/acc_tree.JOB.log" \
   nghf-gmm tree-stats "${opts[@]}" --nj "$nj" --job JOB \

@@ -165,7 +165,7 @@ def cmd_align(a: argparse.Namespace) -> None:
     names = {i: s for s, i in lang.phones.items()}
     stats = alignment_stats(result.alignments.values(), tid_info(model), lang.silence, names)
     stats.update(num_utts=len(utts), num_failed=len(result.failed),
-                 like_per_frame=result.tot_like / max(result.frames, 1))
+                 align_objf_per_frame=result.tot_like / max(result.frames, 1))
     log.info("alignment stats: %s", json.dumps(stats))
     if result.failed:
         Path(a.ali_out).with_suffix(".failed").write_text("\n".join(result.failed) + "\n")

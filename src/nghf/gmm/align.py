@@ -111,7 +111,7 @@ def align_utterances(
                 result.failed.append(utt)
                 continue
             ali = np.asarray(tids, dtype=np.int32)
-            result.tot_like += like / cfg.acoustic_scale
+            result.tot_like += like  # Kaldi aligner objective: acoustic-scaled + graph
             result.frames += frames
         result.alignments[utt] = ali
     return result

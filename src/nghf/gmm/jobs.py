@@ -63,7 +63,7 @@ def align_job(model: GmmHmm, lang: Lang, data: Path, feat_cfg: FeatureConfig, ut
     result = align_utterances(model, lang, job_items(data, lang, feat_cfg, utts), cfg, equal=equal)
     check_failures(result, len(utts), cfg, str(data))
     if result.frames:
-        log.info("alignment log-likelihood per frame %.4f over %d frames",
+        log.info("alignment objective (acoustic-scaled + graph) per frame %.4f over %d frames",
                  result.tot_like / result.frames, result.frames)
     return result
 
