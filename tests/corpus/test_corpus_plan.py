@@ -1,0 +1,122 @@
+"""The plan: sizes, no repeated sentences, disjoint sets, test sets independent of --hours,
+genre mix, sharding, and the config's error messages."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import pytest
+
+from nghf.corpus.config import CorpusConfig, SplitHours
+from nghf.corpus.plan import SECONDS_PER_CHAR, CorpusPlan, lm_sentences, make_plan
+from nghf.corpus.render import job_recordings
+from nghf.corpus.text import Sentence
+from nghf.utils.config import ConfigError, load_config
+
+WORDS = ("ALPHA BRAVO CHARLIE DELTA ECHO FOXTROT GOLF HOTEL INDIA JULIET KILO LIMA MIKE "
+         "NOVEMBER OSCAR PAPA QUEBEC ROMEO SIERRA TANGO").split()
+
+
+@pytest.fixture(scope="module")
+def config(repo_root):
+    return load_config(CorpusConfig, repo_root / "conf" / "corpus.yaml")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    out = []
+    for i in range(6000):
+        n = 4 + i % 12
+        out.append(Sentence(" ".join(WORDS[(i * 7 + k * (i % 5 + 1)) % len(WORDS)] for k in range(n))
+                            + f" {WORDS[i % 20]}{i}", "test"))
+    return sorted(set(out), key=lambda s: s.text)
+
+
+def estimated_hours(plan: CorpusPlan, split: str) -> float:
+    spk = plan.speaker_map()
+    return sum(len(u.text) * SECONDS_PER_CHAR / (u.tempo * spk[u.spk_id].tempo)
+               for r in plan.recordings if r.split == split for u in r.utterances) / 3600
+
+
+def test_plan_reaches_sizes_without_repeats(config, pool):
+    hours = SplitHours(0.3, 0.1, 0.1)
+    plan = make_plan(config, hours, pool)
+    for split in ("train", "dev", "eval"):
+        got = estimated_hours(plan, split)
+        assert hours.of(split) <= got < hours.of(split) + 0.02
+    texts = [u.text for r in plan.recordings for u in r.utterances]
+    assert len(texts) == len(set(texts))
+    ids = [r.reco_id for r in plan.recordings]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    spk = {s: {u.spk_id for r in plan.recordings if r.split == s for u in r.utterances}
+           for s in ("train", "dev", "eval")}
+    assert not spk["train"] & (spk["dev"] | spk["eval"]) and not spk["dev"] & spk["eval"]
+    lm = set(lm_sentences(plan, pool))
+    assert not lm & (plan.sentences("dev") | plan.sentences("eval"))
+    assert plan.sentences("train") <= lm
+
+
+def test_genres_follow_config(config, pool):
+    plan = make_plan(config, SplitHours(1.0, 0.05, 0.05), pool)
+    train = [r for r in plan.recordings if r.split == "train"]
+    counts = Counter(r.genre for r in train)
+    total_w = sum(g.weight for g in config.genres)
+    for g in config.genres:
+        assert counts[g.name] / len(train) == pytest.approx(g.weight / total_w, abs=0.12)
+        for r in (r for r in train if r.genre == g.name):
+            assert g.segments[0] <= len(r.utterances) <= g.segments[1]
+            assert len({u.spk_id for u in r.utterances}) <= g.speakers[1]
+            assert (r.reverberance > 0) <= (g.reverb_prob > 0)
+            assert any(u.telephone for u in r.utterances) <= (g.telephone_prob > 0)
+            assert not r.utterances[0].telephone  # the presenter is in the studio
+    assert any(r.music for r in train) and any(r.reverberance for r in train)
+    assert any(u.telephone for r in train for u in r.utterances)
+
+
+def test_test_sets_do_not_depend_on_training_hours(config, pool):
+    small = make_plan(config, SplitHours(0.1, 0.1, 0.1), pool)
+    large = make_plan(config, SplitHours(0.4, 0.1, 0.1), pool)
+    for split in ("dev", "eval"):
+        assert [r for r in small.recordings if r.split == split] == [
+            r for r in large.recordings if r.split == split]
+
+
+def test_plan_round_trips_through_json(config, pool, tmp_path):
+    plan = make_plan(config, SplitHours(0.05, 0.02, 0.02), pool)
+    plan.save(tmp_path / "plan.json")
+    assert CorpusPlan.load(tmp_path / "plan.json") == plan
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match="bad.json"):
+        CorpusPlan.load(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("nj", [1, 2, 3, 7])
+def test_jobs_partition_the_recordings(config, pool, nj):
+    plan = make_plan(config, SplitHours(0.1, 0.03, 0.03), pool)
+    shards = [job_recordings(plan, j, nj) for j in range(1, nj + 1)]
+    flat = sorted((r.reco_id for shard in shards for r in shard))
+    assert flat == [r.reco_id for r in plan.recordings]
+    with pytest.raises(ValueError):
+        job_recordings(plan, nj + 1, nj)
+
+
+def test_pool_too_small_is_an_error(config, pool):
+    with pytest.raises(ValueError, match="too small"):
+        make_plan(config, SplitHours(50.0, 0.1, 0.1), pool[:100])
+
+
+def test_config_errors_name_the_key(repo_root, tmp_path):
+    path = repo_root / "conf" / "corpus.yaml"
+    with pytest.raises(ConfigError, match="voices.espeak_max_share"):
+        load_config(CorpusConfig, path, ["voices.espeak_max_share=lots"])
+    with pytest.raises(ConfigError, match="unknown noise"):
+        load_config(CorpusConfig, path, ["genres=[{name: x, weight: 1, speakers: [1, 1], segments: [1, 2], "
+                                         "rate: [1, 1], pause_s: [0.1, 0.2], noise: rain}]"])
+    with pytest.raises(ConfigError, match="unknown engine"):
+        load_config(CorpusConfig, path, ["voices.engines=[espeak, sam]"])
+    config = load_config(CorpusConfig, path)
+    assert config.hours("default", 3.0).train == 3.0
+    assert dataclasses.replace(config, seed=5).seed == 5
+    with pytest.raises(ValueError, match="unknown size"):
+        config.hours("huge")
