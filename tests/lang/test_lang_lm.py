@@ -30,7 +30,12 @@ import pytest
 
 from nghf.bin.train_lm import main as train_lm_main
 from nghf.lang.arpa import ArpaError, evaluate, history_sums, read_arpa, write_arpa
-from nghf.lang.lm import LmConfig, discounts_from_count_of_counts, train_kneser_ney, vocab_from_words_txt
+from nghf.lang.lm import (
+    LmConfig,
+    discounts_from_count_of_counts,
+    train_kneser_ney,
+    vocab_from_words_txt,
+)
 
 TOY = [["a", "b"], ["a", "b", "a"], ["b"]]
 

