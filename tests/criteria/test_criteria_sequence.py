@@ -223,6 +223,22 @@ def test_surrogate_curvatures_are_psd_and_symmetric(name, kind):
         for r, mat in enumerate(_explicit_mmi_hessian(mmi, outputs, lengths, num, den)):
             t = den[r].num_frames
             torch.testing.assert_close(hvs[0][r, :t].reshape(-1), mat @ vs[0][r, :t].reshape(-1))
+    kappa = crit.config.acoustic_scale
+    for r in range(batch.size):
+        t = den[r].num_frames
+        if kind == "ce_at_lattice_posteriors":  # Jᵀ κ² (diag γ − γγᵀ) J with γ from enumeration
+            _, _, feats, probs = brute_force(den[r], num[r], scaled(crit, outputs)[r, :t], 0.5)
+            gamma = (probs @ feats).view(t, D)
+        for i in range(t):
+            p = torch.softmax(outputs[r, i], -1)
+            if kind == "ce_at_model_posteriors":
+                mat = torch.diag(p) - torch.outer(p, p)
+            elif kind == "ce_at_lattice_posteriors":
+                jac = torch.eye(D, dtype=torch.float64) - torch.ones(D, 1, dtype=torch.float64) * p
+                mat = jac.T @ (kappa**2 * (torch.diag(gamma[i]) - torch.outer(gamma[i], gamma[i]))) @ jac
+            else:
+                continue
+            torch.testing.assert_close(hvs[0][r, i], mat @ vs[0][r, i])
 
 
 def test_float32_agrees_with_float64():
