@@ -5,7 +5,7 @@
 # lattices (lat.JOB.npz) so that scoring can pick the best path at every LM weight without
 # decoding again. <loglik-source> is a Kaldi matrix archive/script of log-likelihoods
 # (ark:x, scp:x, *.ark, *.scp; e.g. from a GMM) or a hybrid model file (*.mdl; the
-# log-likelihoods are computed on --device from <data-dir>/feats.scp).
+# log-likelihoods are computed on --device from <data-dir>/feats.scp, with CMVN as in training).
 # Outputs in <decode-dir>: tra.JOB, lat.JOB.npz, stats.JOB.json, log/decode.JOB.log, and
 # from steps/score.sh scoring/LMWT.tra, wer_LMWT, best_wer.
 set -euo pipefail
@@ -22,7 +22,6 @@ lattice_beam=                 # lattice pruning beam (empty: from decode_config)
 max_active=                   # max active states, best-path decoding only (empty: from decode_config)
 lattices=                     # true: keep raw lattices for the LM-weight sweep; false: best path only
 tid2pdf=                      # transition-id to pdf-id map (default <graph-dir>/tid2pdf[.npy])
-feats=                        # features for a model source (default <data-dir>/feats.scp)
 device=cpu                    # device for a model source (cpu, cuda, cuda:1)
 batch_size=16                 # utterances per forward pass for a model source
 min_lmwt=7                    # smallest LM weight scored
@@ -59,7 +58,6 @@ else
   [[ -n $max_active ]] && opts+=(--max-active "$max_active")
   [[ -n $lattices ]] && opts+=(--lattices "$lattices")
   [[ -n $tid2pdf ]] && opts+=(--tid2pdf "$tid2pdf")
-  [[ -n $feats ]] && opts+=(--feats "$feats")
   [[ $force == true ]] && opts+=(--force)
   $cmd JOB=1:"$nj" "$dir/log/decode.JOB.log" \
     nghf-decode "${opts[@]}" --nj "$nj" --job JOB "$graph" "$data" "$source" "$dir"

@@ -107,3 +107,34 @@ def test_loglik_sources_ark_and_scp(tmp_path):
 
     with pytest.raises(LoglikSourceError, match="not found"):
         list(ark_logliks(str(tmp_path / "none.ark"), ["a"]))
+
+
+def test_model_loglik_source(tmp_path):
+    import torch
+
+    from nghf.data.ark import ArkWriter, write_scp
+    from nghf.decode.loglik import model_logliks
+    from nghf.models.factory import ModelConfig, build_model
+    from nghf.models.io import FeatureInfo, save_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="lstm"), feat_dim=5, num_pdfs=6)
+    log_priors = torch.log_softmax(torch.randn(6), dim=0)
+    save_model(tmp_path / "final.mdl", model, ModelConfig(kind="lstm"), FeatureInfo(dim=5, apply_cmvn=False),
+               log_priors, prior_scale=0.5)
+    data = tmp_path / "data"
+    data.mkdir()
+    feats = {"a": np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32),
+             "b": np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)}
+    with ArkWriter(data / "feats.ark") as w:
+        for u, m in feats.items():
+            w.write(u, m)
+    write_scp(data / "feats.scp", w.scp_lines())
+    (data / "utt2spk").write_text("a s\nb s\n")
+    got = dict(model_logliks(tmp_path / "final.mdl", data, ["a", "b"], "cpu", batch_size=2))
+    model.eval()
+    for u, m in feats.items():  # one utterance at a time, no padding
+        with torch.no_grad():
+            logits, lens = model(torch.from_numpy(m)[None], torch.tensor([m.shape[0]]))
+        want = (torch.log_softmax(logits[0, : int(lens[0])], -1) - 0.5 * log_priors).numpy()
+        np.testing.assert_allclose(got[u], want, rtol=1e-5, atol=1e-5)

@@ -6,7 +6,7 @@ Usage::
 
 ``<loglik-source>`` is a Kaldi matrix archive/script of pdf log-likelihoods (``ark:x``,
 ``scp:x``, ``*.ark``, ``*.scp``: GMM systems) or a hybrid model file (``*.mdl``: the
-log-likelihoods are computed in batches on ``--device`` from the features ``--feats``).
+log-likelihoods are computed in batches on ``--device`` from the data dir's features).
 Writes ``tra.JOB``, ``lat.JOB.npz`` and ``stats.JOB.json`` in ``<decode-dir>``.
 """
 
@@ -42,7 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-pdfs", type=int, default=None, help="expected pdf columns (default: from tid2pdf)")
     p.add_argument("--nj", type=int, default=1)
     p.add_argument("--job", type=int, default=1)
-    p.add_argument("--feats", default=None, help="features for a model source (default <data-dir>/feats.scp)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--force", action="store_true", help="redo a finished job")
@@ -63,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         utts = job_share(data_utterances(args.data_dir), args.nj, args.job)
         src = args.loglik_source
         if src.endswith(".mdl"):
-            feats = args.feats or str(Path(args.data_dir) / "feats.scp")
-            logliks = model_logliks(src, feats, utts, args.device, args.batch_size)
+            logliks = model_logliks(src, args.data_dir, utts, args.device, args.batch_size)
         else:
             logliks = ark_logliks(src, utts)
         dump_config(config, Path(args.decode_dir) / "decode_config.yaml")

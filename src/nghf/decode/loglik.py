@@ -77,41 +77,43 @@ def ark_logliks(spec: str, utts: Sequence[str]) -> Iterator[tuple[str, np.ndarra
                                 f"({len(order) - next_i} utterances of this job missing)")
 
 
-def model_logliks(model_path: str | Path, feats_spec: str, utts: Sequence[str], device: str = "cpu",
+def model_logliks(model_path: str | Path, data_dir: str | Path, utts: Sequence[str], device: str = "cpu",
                   batch_size: int = 16) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield scaled log-likelihoods of a hybrid NN model for ``utts``.
+    """Yield scaled log-likelihoods of a hybrid NN model file for ``utts`` of ``data_dir``.
 
-    Needs ``nghf.models.io.load_model(path, device)`` and
-    ``nghf.models.priors.log_likelihoods(model, features, lengths)`` (returning a
-    ``(B, T_out, num_pdfs)`` tensor and the output lengths), provided by the models package.
+    The model, its priors and its feature description come from the file
+    (``nghf.models.io.load_model``); features are read as in training
+    (``nghf.train.features.read_features``: ``feats.scp`` with per-speaker CMVN when the
+    model was trained with it); ``log_softmax(logits) - prior_scale * log_priors`` is
+    ``nghf.models.priors.log_likelihoods``. Batches run on ``device``.
     """
-    try:
-        import torch
+    import torch
 
-        from nghf.models.io import load_model  # type: ignore[import-not-found]
-        from nghf.models.priors import log_likelihoods  # type: ignore[import-not-found]
-    except ImportError as err:
-        raise LoglikSourceError(f"{model_path}: decoding from a model needs nghf.models.io and "
-                                f"nghf.models.priors ({err}); give a log-likelihood archive instead") from None
-    model = load_model(model_path, device)
+    from nghf.models.io import load_model
+    from nghf.models.priors import log_likelihoods
+    from nghf.train.features import read_features
+
+    loaded = load_model(model_path, device)
+    if loaded.log_priors is None:
+        raise LoglikSourceError(f"{model_path}: model file has no log priors; cannot make log-likelihoods")
+    feats = read_features(data_dir, norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
+    missing = [u for u in utts if u not in feats]
+    if missing:
+        raise LoglikSourceError(f"{data_dir}/feats.scp: no features for utterance {missing[0]} "
+                                f"({len(missing)} utterances of this job missing)")
+    model = loaded.model
     model.eval()
-    batch: list[tuple[str, np.ndarray]] = []
-
-    def flush() -> Iterator[tuple[str, np.ndarray]]:
-        lengths = torch.tensor([m.shape[0] for _, m in batch], dtype=torch.long)
-        feats = torch.zeros(len(batch), int(lengths.max()), batch[0][1].shape[1])
-        for i, (_, m) in enumerate(batch):
-            feats[i, : m.shape[0]] = torch.from_numpy(m)
+    dtype = next(model.parameters()).dtype
+    for first in range(0, len(utts), batch_size):
+        names = list(utts[first:first + batch_size])
+        mats = [feats[u] for u in names]
+        lengths = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
+        batch = torch.zeros(len(mats), int(lengths.max()), mats[0].shape[1], dtype=dtype)
+        for i, m in enumerate(mats):
+            batch[i, : m.shape[0]] = torch.from_numpy(m)
         with torch.no_grad():
-            out, out_lengths = log_likelihoods(model, feats.to(device), lengths.to(device))
-        out = out.float().cpu().numpy()
-        for i, (utt, _) in enumerate(batch):
-            yield utt, np.array(out[i, : int(out_lengths[i])], copy=True)
-
-    for utt, mat in ark_logliks(feats_spec, utts):
-        batch.append((utt, mat))
-        if len(batch) == batch_size:
-            yield from flush()
-            batch = []
-    if batch:
-        yield from flush()
+            logits, out_lengths = model(batch.to(device), lengths.to(device))
+            ll = log_likelihoods(logits, loaded.log_priors, loaded.prior_scale)
+        ll_np = ll.float().cpu().numpy()
+        for i, utt in enumerate(names):
+            yield utt, np.array(ll_np[i, : int(out_lengths[i])], copy=True)
