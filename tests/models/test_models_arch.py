@@ -155,3 +155,24 @@ def test_subsampling_output_frames() -> None:
     full = build_model(ModelConfig(kind="tdnn", tdnn=TdnnConfig(hidden_dim=8, contexts=((-1, 0, 1),))), FEAT, PDFS).eval()
     full.load_state_dict(model.state_dict())
     torch.testing.assert_close(logits, full(x, torch.tensor([10, 7]))[0][:, ::3])
+
+
+def test_batchnorm_in_training_mode_is_pure_under_jvp() -> None:
+    """Gauss-Newton products run the model in training mode: batch statistics, no buffer writes."""
+    model = make("tdnn").train()
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    tangent = {k: torch.randn_like(v) for k, v in params.items()}
+    x = torch.randn(2, 12, FEAT, dtype=torch.float64)
+    lengths = torch.tensor([12, 12])
+
+    def f(p):
+        return torch.func.functional_call(model, p, (x, lengths))[0]
+
+    out, jv = torch.func.jvp(f, (params,), (tangent,))
+    for k, v in model.named_buffers():
+        assert torch.equal(v, buffers[k]), k
+    torch.testing.assert_close(out, model(x, lengths)[0].detach())  # same batch-statistics output
+    eps = 1e-6
+    fd = (f({k: params[k] + eps * tangent[k] for k in params}) - f({k: params[k] - eps * tangent[k] for k in params})) / (2 * eps)
+    torch.testing.assert_close(jv, fd, rtol=1e-5, atol=1e-6)

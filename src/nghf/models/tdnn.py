@@ -59,6 +59,27 @@ def splice_geometry(offsets: tuple[int, ...], where: str = "offsets") -> tuple[i
     return len(offsets), step
 
 
+def _transforms_active() -> bool:
+    """Whether a ``torch.func`` transform (jvp, vmap, grad) is running this code."""
+    active = getattr(torch._C, "_are_functorch_transforms_active", None)
+    return bool(active()) if active is not None else False
+
+
+class PureBatchNorm1d(nn.BatchNorm1d):
+    """``BatchNorm1d`` that is a pure function under ``torch.func`` transforms.
+
+    In training mode it normalises with batch statistics as usual; inside a transform
+    (Gauss-Newton products through ``jvp``/``functional_call``) it skips the in-place
+    running-statistics update, which transforms cannot capture. Outside transforms it is
+    exactly ``nn.BatchNorm1d`` (same state dict).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and _transforms_active():
+            return torch.nn.functional.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        return super().forward(x)
+
+
 class _FrameNorm(nn.Module):
     """Normalisation of ``(B, C, T)`` activations per channel (batch) or per frame (layer)."""
 
@@ -66,7 +87,7 @@ class _FrameNorm(nn.Module):
         super().__init__()
         self.kind = kind
         if kind == "batch":
-            self.norm: nn.Module = nn.BatchNorm1d(dim)
+            self.norm: nn.Module = PureBatchNorm1d(dim)
         elif kind == "layer":
             self.norm = nn.LayerNorm(dim)
         else:

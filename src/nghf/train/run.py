@@ -79,8 +79,10 @@ def build_updater(optim_config: Any, model: torch.nn.Module) -> Updater:
     """SGD/Adam from a ``FirstOrderConfig``; any other config through ``nghf.optim.factory``."""
     if isinstance(optim_config, FirstOrderConfig):
         return build_first_order(optim_config, model.parameters())
-    from nghf.optim.factory import build_updater as build_any  # second-order methods
-
+    try:
+        from nghf.optim.factory import build_updater as build_any  # HF, NG, NGHF
+    except ImportError:
+        from nghf.optim.second_order import build_updater as build_any
     return build_any(optim_config, list(model.parameters()))
 
 

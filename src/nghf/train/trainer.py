@@ -224,8 +224,9 @@ class Trainer:
         record = EpochRecord(self.epoch, train_loss, heldout_loss, heldout_acc, float(lr), num_updates)
         self.history.append(record)
         log.info(
-            "epoch %d: train loss %.4f, held-out loss %.4f, held-out frame accuracy %.2f%%, lr %.3g, %d updates",
-            self.epoch + 1, train_loss, heldout_loss, 100 * heldout_acc, lr, num_updates,
+            "epoch %d: train loss %.4f, held-out loss %.4f, held-out frame accuracy %.2f%%, %s%d updates",
+            self.epoch + 1, train_loss, heldout_loss, 100 * heldout_acc,
+            f"lr {lr:.3g}, " if math.isfinite(lr) else "", num_updates,
         )
         self._scalar("heldout/loss", heldout_loss, self.epoch + 1)
         self._scalar("heldout/frame_acc", heldout_acc, self.epoch + 1)
