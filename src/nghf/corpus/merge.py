@@ -84,6 +84,7 @@ def write_data_dir(directory: Path, metas: list[dict], out_dir: Path) -> dict:
         "genres": dict(sorted(genres.items())),
         "engines": dict(sorted(engines.items())),
         "_vocab": set(words),
+        "_counts": words,
     }
 
 
@@ -94,7 +95,7 @@ def merge_corpus(plan: CorpusPlan, out_dir: Path) -> dict:
     vocab = {}
     for split in SPLITS:
         stats = write_data_dir(out_dir / "data" / split, [m for m in metas if m["split"] == split], out_dir)
-        vocab[split] = stats.pop("_vocab")
+        vocab[split] = (stats.pop("_vocab"), stats.pop("_counts"))
         info["sets"][split] = stats
     lm_path = out_dir / "data" / "local" / "lm_text.txt"
     lm_words: set[str] = set()
@@ -103,10 +104,13 @@ def merge_corpus(plan: CorpusPlan, out_dir: Path) -> dict:
         for line in handle:
             lm_count += 1
             lm_words.update(line.split())
-    known = lm_words | vocab["train"]
+    known = lm_words | vocab["train"][0]
     info["lm_text"] = {"sentences": lm_count, "vocabulary": len(lm_words)}
     for split in ("dev", "eval"):
-        info["sets"][split]["oov_types_vs_train_and_lm"] = len(vocab[split] - known)
+        types, counts = vocab[split]
+        oov_tokens = sum(counts[w] for w in types - known)
+        info["sets"][split]["oov_types_vs_train_and_lm"] = len(types - known)
+        info["sets"][split]["oov_rate_vs_train_and_lm"] = round(oov_tokens / max(sum(counts.values()), 1), 4)
     spk = {split: {s.spk_id for s in plan.speakers[split]} for split in SPLITS}
     info["speakers_shared_between_sets"] = sorted((spk["train"] & (spk["dev"] | spk["eval"]))
                                                   | (spk["dev"] & spk["eval"]))
