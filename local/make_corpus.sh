@@ -34,9 +34,8 @@ esac
 [[ -z $seed || $seed =~ ^[0-9]+$ ]] || usage_error "--seed must be a non-negative integer, got '$seed'"
 [[ -z $hours || $hours =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--hours must be a positive number, got '$hours'"
 
-opts=()
-[[ -n $seed ]] && opts+=(--seed "$seed")
 prep_opts=(--size "$size")
+[[ -n $seed ]] && prep_opts+=(--seed "$seed")
 [[ -n $hours ]] && prep_opts+=(--hours "$hours")
 
 if $force && [[ -d $out ]]; then
@@ -61,13 +60,13 @@ if [[ -f $out/.done ]]; then
 fi
 
 if [[ ! -f $out/.prepare.done ]]; then
-  nghf-make-corpus prepare --config "$corpus_config" "${opts[@]}" "${prep_opts[@]}" \
+  nghf-make-corpus prepare --config "$corpus_config" "${prep_opts[@]}" \
     --log "$out/log/prepare.log" "$out"
   touch "$out/.prepare.done"
 fi
 
 $cmd JOB=1:"$nj" "$out/log/render.JOB.log" \
-  nghf-make-corpus render --config "$corpus_config" "${opts[@]}" --job JOB --nj "$nj" "$out"
+  nghf-make-corpus render --job JOB --nj "$nj" "$out"
 
 nghf-make-corpus merge --log "$out/log/merge.log" "$out"
 touch "$out/.done"

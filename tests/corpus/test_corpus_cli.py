@@ -6,8 +6,7 @@ from nghf.bin.make_corpus import main
 
 
 def test_bad_job_number(tmp_path, repo_root, capsys):
-    rc = main(["render", "--config", str(repo_root / "conf" / "corpus.yaml"), "--job", "3", "--nj", "2",
-               str(tmp_path)])
+    rc = main(["render", "--job", "3", "--nj", "2", str(tmp_path)])
     assert rc == 1
     assert "--job 3 is outside 1..2" in capsys.readouterr().err
 
@@ -25,7 +24,6 @@ def test_merge_without_plan_names_file(tmp_path, capsys):
 
 
 def test_render_without_plan_names_file(tmp_path, repo_root, capsys):
-    rc = main(["render", "--config", str(repo_root / "conf" / "corpus.yaml"), "--job", "1", "--nj", "1",
-               str(tmp_path)])
+    rc = main(["render", "--job", "1", "--nj", "1", str(tmp_path)])
     assert rc == 1
-    assert "plan.json" in capsys.readouterr().err
+    assert "corpus_config.yaml: missing" in capsys.readouterr().err

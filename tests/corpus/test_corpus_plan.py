@@ -14,8 +14,7 @@ from nghf.corpus.render import job_recordings
 from nghf.corpus.text import Sentence
 from nghf.utils.config import ConfigError, load_config
 
-WORDS = ("ALPHA BRAVO CHARLIE DELTA ECHO FOXTROT GOLF HOTEL INDIA JULIET KILO LIMA MIKE "
-         "NOVEMBER OSCAR PAPA QUEBEC ROMEO SIERRA TANGO").split()
+WORDS = ["ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA", "JULIET", "KILO", "LIMA", "MIKE", "NOVEMBER", "OSCAR", "PAPA", "QUEBEC", "ROMEO", "SIERRA", "TANGO"]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +94,7 @@ def test_plan_round_trips_through_json(config, pool, tmp_path):
 def test_jobs_partition_the_recordings(config, pool, nj):
     plan = make_plan(config, SplitHours(0.1, 0.03, 0.03), pool)
     shards = [job_recordings(plan, j, nj) for j in range(1, nj + 1)]
-    flat = sorted((r.reco_id for shard in shards for r in shard))
+    flat = sorted(r.reco_id for shard in shards for r in shard)
     assert flat == [r.reco_id for r in plan.recordings]
     with pytest.raises(ValueError):
         job_recordings(plan, nj + 1, nj)

@@ -3,10 +3,12 @@
 Steps (run in this order; ``render`` once per parallel job)::
 
     nghf-make-corpus prepare --config conf/corpus.yaml --size default OUT
-    nghf-make-corpus render  --config conf/corpus.yaml --job JOB --nj 4 OUT
+    nghf-make-corpus render  --job JOB --nj 4 OUT
     nghf-make-corpus merge   OUT
 
-``--seed`` and ``--set key=value`` override the config; ``--hours N`` sets the training hours.
+``prepare`` takes the config (``--seed`` and ``--set key=value`` override it; ``--hours N`` sets
+the training hours) and saves the resolved one as OUT/data/local/corpus_config.yaml, which
+``render`` uses, so that every job renders with exactly the config the plan was made with.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                             ("render", "synthesise one job's recordings"),
                             ("merge", "write the Kaldi data dirs and corpus_info.json")):
         p = sub.add_parser(name, help=help_text)
-        if name != "merge":
+        if name == "prepare":
             p.add_argument("--config", default="conf/corpus.yaml", help="corpus YAML (CorpusConfig)")
             p.add_argument("--seed", type=int, default=None, help="override the config's seed")
             p.add_argument("--set", dest="overrides", action="append", default=[],
@@ -52,18 +54,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.step == "merge":
             merge(args.out_dir)
             return 0
+        if args.step == "render":
+            if not 1 <= args.job <= args.nj:
+                raise ValueError(f"--job {args.job} is outside 1..{args.nj}")
+            render(args.out_dir, args.job, args.nj)
+            return 0
         overrides = list(args.overrides)
         if args.seed is not None:
             overrides.append(f"seed={args.seed}")
         config = load_config(CorpusConfig, args.config, overrides)
-        if args.step == "prepare":
-            if args.hours is not None and args.hours <= 0:
-                raise ValueError(f"--hours must be positive, got {args.hours}")
-            prepare(config, args.out_dir, args.size, args.hours)
-        else:
-            if not 1 <= args.job <= args.nj:
-                raise ValueError(f"--job {args.job} is outside 1..{args.nj}")
-            render(config, args.out_dir, args.job, args.nj)
+        if args.hours is not None and args.hours <= 0:
+            raise ValueError(f"--hours must be positive, got {args.hours}")
+        prepare(config, args.out_dir, args.size, args.hours)
     except (ConfigError, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
         log.error("%s", err)
         return 1

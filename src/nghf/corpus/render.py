@@ -81,7 +81,9 @@ def render_recording(
     if len(speech) != len(reco.utterances):
         raise ValueError(f"{reco.reco_id}: {len(speech)} synthesised utterances for {len(reco.utterances)} planned")
     rng = stable_rng(config.seed, "render", reco.reco_id)
-    genre = next(g for g in config.genres if g.name == reco.genre)
+    genre = next((g for g in config.genres if g.name == reco.genre), None)
+    if genre is None:
+        raise ValueError(f"{reco.reco_id}: genre {reco.genre!r} is not in the corpus config")
     pieces = []
     for k, (u, x) in enumerate(zip(reco.utterances, speech, strict=True)):
         if u.telephone:

@@ -34,6 +34,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')]*\s+(?=[\"'(]*[A-Z])")
 _NUMBER = re.compile(r"^\d[\d,]*(?:st|nd|rd|th)?$", re.IGNORECASE)
 _WORD = re.compile(r"^[A-Z]+(?:'[A-Z]+)*$")
 _ALLOWED_SINGLE = {"A", "I", "O"}
+_ALPHA_TOKEN = re.compile(r"'*[A-Za-z][A-Za-z']*")
+_TOKEN_SPLIT = re.compile(r"[\s\-]+")
+_DIGIT = re.compile(r"\d")
+_NON_WORD = re.compile(r"[^A-Za-z']")
 _MAX_WORD_LEN = 18
 
 
@@ -47,6 +51,8 @@ class Sentence:
 
 def normalise(raw: str, min_words: int = 1, max_words: int = 1000) -> str | None:
     """Upper-case words with apostrophes only, or None if the sentence cannot be used."""
+    if len(raw) > 40 * max_words:
+        return None
     text = raw.translate(_QUOTES).strip()
     if not text or not text.isascii() or _REJECT_CHARS.search(text):
         return None
@@ -57,13 +63,13 @@ def normalise(raw: str, min_words: int = 1, max_words: int = 1000) -> str | None
     text = " ".join(lowered_tokens)
     text = re.sub(r"(?<=\w)-(?=\w)", " ", text)  # well-known -> well known
     words: list[str] = []
-    alpha_tokens = [t for t in re.findall(r"[A-Za-z']+", text) if any(c.isalpha() for c in t)]
+    alpha_tokens = _ALPHA_TOKEN.findall(text)
     shouting = bool(alpha_tokens) and sum(t.isupper() for t in alpha_tokens) > len(alpha_tokens) / 2
-    for token in re.split(r"[\s\-]+", text):
+    for token in _TOKEN_SPLIT.split(text):
         stripped = token.strip(".,;:!?\"()'")
         if not stripped:
             continue
-        if any(ch.isdigit() for ch in stripped):
+        if _DIGIT.search(stripped):
             if not _NUMBER.match(stripped):
                 return None
             spelt = spell_number_token(stripped)
@@ -71,7 +77,7 @@ def normalise(raw: str, min_words: int = 1, max_words: int = 1000) -> str | None
                 return None
             words.extend(spelt)
             continue
-        if re.search(r"[^A-Za-z']", stripped):
+        if _NON_WORD.search(stripped):
             return None  # e.g. "a.m." or "e-mail" leftovers
         if not shouting and len(stripped) > 1 and stripped.isupper():
             return None  # an acronym: engines spell it, the lexicon may not
