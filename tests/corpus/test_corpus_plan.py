@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from nghf.corpus.config import CorpusConfig, SplitHours
-from nghf.corpus.plan import SECONDS_PER_CHAR, CorpusPlan, lm_sentences, make_plan
+from nghf.corpus.plan import SECONDS_PER_CHAR, CorpusPlan, SentenceStream, lm_sentences, make_plan
 from nghf.corpus.render import job_recordings
 from nghf.corpus.text import Sentence
 from nghf.utils.config import ConfigError, load_config
@@ -28,7 +28,7 @@ def pool():
     for i in range(6000):
         n = 4 + i % 12
         out.append(Sentence(" ".join(WORDS[(i * 7 + k * (i % 5 + 1)) % len(WORDS)] for k in range(n))
-                            + f" {WORDS[i % 20]}{i}", "test"))
+                            + f" {WORDS[i % 20]}{i % 700}", "test"))
     return sorted(set(out), key=lambda s: s.text)
 
 
@@ -119,3 +119,28 @@ def test_config_errors_name_the_key(repo_root, tmp_path):
     assert dataclasses.replace(config, seed=5).seed == 5
     with pytest.raises(ValueError, match="unknown size"):
         config.hours("huge")
+
+
+def test_sentence_stream_skips_rare_words_for_held_out_sets_only():
+    texts = ("A CAT SAT DOWN", "A CAT SAT UP", "A DOG SAT DOWN", "A DOG SAT UP", "ZEBRA QUIETLY ATE GRASS")
+    pool = [Sentence(t, "t") for t in texts]
+    counts = SentenceStream(pool, 0).counts
+    assert counts["CAT"] == 2 and counts["SAT"] == 4 and counts["ZEBRA"] == 1
+    held = SentenceStream(pool[::-1], 0)
+    assert held.take(held_out=True).text == "A DOG SAT UP"     # ZEBRA sentence passed over
+    assert held.take(held_out=False).text == "A DOG SAT DOWN"  # the stream moved on
+    train = SentenceStream(pool[::-1], 0)
+    assert train.take(held_out=False).text.startswith("ZEBRA")  # training takes anything
+    assert SentenceStream(pool[::-1], 3).take(held_out=True).text == "A DOG SAT UP"  # 4 rare words
+    assert SentenceStream(pool[::-1], 4).take(held_out=True).text.startswith("ZEBRA")
+    assert SentenceStream(pool[::-1], -1).take(held_out=True).text.startswith("ZEBRA")
+    with pytest.raises(ValueError, match="too small"):
+        SentenceStream(pool[4:], 0).take(held_out=True)
+
+
+def test_held_out_sentences_have_no_singleton_words(config, pool):
+    plan = make_plan(config, SplitHours(0.05, 0.05, 0.05), pool)
+    counts = SentenceStream(pool, 0).counts
+    for split in ("dev", "eval"):
+        for text in plan.sentences(split):
+            assert all(counts[w] >= 2 for w in text.split()), text

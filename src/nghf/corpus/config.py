@@ -43,6 +43,9 @@ class TextConfig:
     wordnet_dir: str = "/usr/share/wordnet"
     min_words: int = 4
     max_words: int = 20
+    # Dev/eval sentences may hold at most this many words that occur in no other sentence
+    # of the pool (so cannot be in the LM text or lexicon); -1: no limit.
+    heldout_max_rare_words: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_words <= self.max_words:

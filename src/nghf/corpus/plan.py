@@ -6,12 +6,14 @@ split. Eval is planned first, then dev, then train, so that changing the amount 
 training data (``--hours``) leaves the test sets untouched. Every recording draws its
 choices from a generator keyed by its own id. Sentences are taken from one seeded
 permutation of the pool without replacement, so no sentence is spoken twice; those spoken
-in dev or eval are kept out of the language-model text.
+in dev or eval are kept out of the language-model text, and dev/eval skip sentences with
+more than ``text.heldout_max_rare_words`` words found in no other sentence (OOV control).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,12 +98,38 @@ def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
     return float(lo if lo == hi else rng.uniform(lo, hi))
 
 
+class SentenceStream:
+    """Sentences in one seeded order, each handed out at most once. For dev and eval a
+    sentence with more than ``max_rare`` words that occur in no other pool sentence is
+    passed over (it stays in the LM text), which bounds the test sets' OOV rate."""
+
+    def __init__(self, sentences: list[Sentence], max_rare: int) -> None:
+        self.sentences = sentences
+        self.max_rare = max_rare
+        self.cursor = 0
+        counts: Counter[str] = Counter()
+        for s in sentences:
+            counts.update(set(s.text.split()))
+        self.counts = counts
+
+    def take(self, held_out: bool) -> Sentence:
+        while self.cursor < len(self.sentences):
+            sentence = self.sentences[self.cursor]
+            self.cursor += 1
+            if not held_out or self.max_rare < 0:
+                return sentence
+            rare = sum(self.counts[w] <= 1 for w in set(sentence.text.split()))
+            if rare <= self.max_rare:
+                return sentence
+        raise ValueError(f"the sentence pool ({len(self.sentences)}) is too small for the requested hours")
+
+
 def _plan_recording(
     reco_index: int, split: str, config: CorpusConfig, speakers: list[Speaker],
-    weights: np.ndarray, sentences: list[Sentence], cursor: int,
-) -> tuple[PlannedRecording, int, float]:
-    """One recording starting at sentence ``cursor``; returns it, the new cursor and its
-    estimated speech duration."""
+    weights: np.ndarray, stream: SentenceStream,
+) -> tuple[PlannedRecording, float]:
+    """One recording taking its sentences from ``stream``; returns it and its estimated
+    speech duration."""
     rng = stable_rng(config.seed, "plan", split, str(reco_index))
     genre_weights = np.array([g.weight for g in config.genres], dtype=float)
     genre: GenreConfig = config.genres[int(rng.choice(len(config.genres), p=genre_weights / genre_weights.sum()))]
@@ -116,10 +144,7 @@ def _plan_recording(
     estimate = 0.0
     for k in range(n_seg):
         who = 0 if k == 0 else int(rng.choice(n_spk, p=turn_p / turn_p.sum()))
-        if cursor >= len(sentences):
-            raise ValueError(f"the sentence pool ({len(sentences)}) is too small for the requested hours")
-        sentence = sentences[cursor]
-        cursor += 1
+        sentence = stream.take(held_out=split != "train")
         tempo = round(_uniform(rng, genre.rate) * float(rng.uniform(0.97, 1.03)), 4)
         utts.append(PlannedUtterance(cast[who].spk_id, sentence.text, sentence.source, tempo, on_phone[who]))
         estimate += len(sentence.text) * SECONDS_PER_CHAR / (tempo * cast[who].tempo)
@@ -134,15 +159,14 @@ def _plan_recording(
         reverberance=round(_uniform(rng, genre.reverberance), 1) if rng.uniform() < genre.reverb_prob else 0.0,
         telephone_snr_db=round(_uniform(rng, genre.telephone_snr_db), 2),
     )
-    return reco, cursor, estimate
+    return reco, estimate
 
 
 def make_plan(config: CorpusConfig, hours: SplitHours, pool: list[Sentence]) -> CorpusPlan:
     """Plan recordings for every set until each reaches its target hours (estimated)."""
     inventory = speaker_inventory(config.seed, config.voices)
     order = stable_rng(config.seed, "sentences").permutation(len(pool))
-    sentences = [pool[int(i)] for i in order]
-    cursor = 0
+    stream = SentenceStream([pool[int(i)] for i in order], config.text.heldout_max_rare_words)
     recordings: list[PlannedRecording] = []
     for split in PLAN_ORDER:
         speakers = inventory[split]
@@ -151,8 +175,7 @@ def make_plan(config: CorpusConfig, hours: SplitHours, pool: list[Sentence]) -> 
         total = 0.0
         index = 0
         while total < target:
-            reco, cursor, estimate = _plan_recording(index, split, config, speakers, weights,
-                                                     sentences, cursor)
+            reco, estimate = _plan_recording(index, split, config, speakers, weights, stream)
             recordings.append(reco)
             total += estimate
             index += 1
