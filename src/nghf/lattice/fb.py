@@ -77,10 +77,13 @@ def arc_scores(
 
 
 def _scatter_logsumexp(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
-    """``out[i] = log Σ_{j: index[j]=i} exp(values[j])``; every ``i`` must receive a value."""
-    shift = torch.full((size,), float("-inf"), dtype=values.dtype, device=values.device)
-    shift = shift.scatter_reduce(0, index, values.detach(), reduce="amax", include_self=True)
-    summed = torch.zeros(size, dtype=values.dtype, device=values.device).index_add(
+    """``out[i] = log Σ_{j: index[j]=i} exp(values[j])``; every ``i`` must receive a value
+    (true after trimming: every state has an incoming and an outgoing arc)."""
+    # In-place updates of freshly created tensors: no copies, and still fine for autograd.
+    # ``include_self=False``: every output receives at least one value, so ``empty`` is safe.
+    shift = torch.empty(size, dtype=values.dtype, device=values.device)
+    shift.scatter_reduce_(0, index, values.detach(), reduce="amax", include_self=False)
+    summed = torch.zeros(size, dtype=values.dtype, device=values.device).index_add_(
         0, index, torch.exp(values - shift.index_select(0, index))
     )
     return shift + torch.log(summed)
@@ -110,7 +113,7 @@ def _forward(
         if values is not None:
             weight = torch.exp(through - new_alpha.index_select(0, dst))
             contrib = weight * (val.index_select(0, src) + values[a0:a1])
-            val = torch.zeros(n_next, dtype=dtype, device=dev).index_add(0, dst, contrib)
+            val = torch.zeros(n_next, dtype=dtype, device=dev).index_add_(0, dst, contrib)
             vals.append(val)
         alpha = new_alpha
         alphas.append(alpha)
@@ -121,7 +124,7 @@ def _forward(
     if values is not None:
         val_all = torch.cat(vals)
         weight = torch.exp(fin - log_z.index_select(0, batch.final_row))
-        expected = torch.zeros(batch.size, dtype=dtype, device=dev).index_add(
+        expected = torch.zeros(batch.size, dtype=dtype, device=dev).index_add_(
             0, batch.final_row, weight * val_all.index_select(0, batch.final_state)
         )
     return log_z, alpha_all, expected
@@ -248,7 +251,7 @@ def forward_backward(
 
     log_z, post = _chunked(batch, scores, (arc_extra,), max_arcs, run, (False, True))
     flat = (batch.arc_row * t + batch.frame) * d + batch.pdf
-    gamma = torch.zeros(b * t * d, dtype=post.dtype, device=post.device).index_add(0, flat, post)
+    gamma = torch.zeros(b * t * d, dtype=post.dtype, device=post.device).index_add_(0, flat, post)
     return FBResult(log_z=log_z, arc_post=post, gamma=gamma.view(b, t, d))
 
 
