@@ -9,6 +9,7 @@ set -euo pipefail
 # Begin configuration section.
 cmd=utils/run_local.sh   # job dispatcher (see cmd.sh)
 extra_text=              # plain-text file with more words (e.g. LM text), one sentence per line
+max_extra_words=0        # > 0: keep only this many most frequent words of --extra-text
 oov_word="<unk>"         # OOV word, pronounced with the spoken-noise phone SPN
 voice=en-us              # espeak-ng voice of the G2P fallback
 subword_vocab=0          # > 0: subword lexicon of this many sentencepiece pieces
@@ -33,6 +34,6 @@ fi
 mkdir -p "$dict/log"
 printf -v oov_q '%q' "$oov_word"   # the dispatcher runs the command through bash: quote <unk>
 $cmd "$dict/log/make_lexicon.log" \
-  nghf-make-lexicon --oov-word "$oov_q" --voice "$voice" \
+  nghf-make-lexicon --max-text-words "$max_extra_words" --oov-word "$oov_q" --voice "$voice" \
     --subword-vocab "$subword_vocab" --subword-type "$subword_type" "${inputs[@]}" "$dict"
 echo "$0: wrote $dict ($(wc -l < "$dict/lexicon.txt") pronunciations)"

@@ -12,6 +12,7 @@ Subword mode (``--subword-vocab N``): a sentencepiece model is trained on the in
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 from nghf.bin._lang_common import run_main
@@ -27,12 +28,26 @@ from nghf.lang.subword import SubwordConfig, subword_lexicon, train_subword_mode
 from nghf.utils.atomic import atomic_write_text
 
 
+def most_frequent_words(words: list[str], limit: int) -> list[str]:
+    """The ``limit`` most frequent of ``words`` (all distinct words when ``limit`` <= 0).
+
+    A recipe's vocabulary is its training words plus the most frequent LM-text words, as in
+    Kaldi/MGB recipes; ties are broken alphabetically so the result is deterministic."""
+    counts = Counter(words)
+    if limit <= 0:
+        return sorted(counts)
+    return sorted(sorted(counts, key=lambda w: (-counts[w], w))[:limit])
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nghf-make-lexicon", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--words", action="append", default=[], help="word list (first field per line); repeatable")
     p.add_argument("--text", action="append", default=[], help="plain text, one sentence per line; repeatable")
     p.add_argument("--kaldi-text", action="append", default=[], help="Kaldi text (utt-id words...); repeatable")
+    p.add_argument("--max-text-words", type=int, default=0,
+                   help="> 0: from --text inputs keep only this many most frequent words "
+                        "(ties alphabetical); --words/--kaldi-text words are always kept")
     p.add_argument("--oov-word", default="<unk>", help="OOV word, pronounced with SPN")
     p.add_argument("--noise-word", default="<noise>", help="noise/music word, pronounced with NSN ('' for none)")
     p.add_argument("--voice", default="en-us", help="espeak-ng voice of the G2P")
@@ -62,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             entries = subword_lexicon(out / "subword.model", g2p)
         else:
             words = [w for f in args.words for w in read_word_list(f)]
-            words += [w for f in args.text for w in read_text_words(f)]
+            words += most_frequent_words(
+                [w for f in args.text for w in read_text_words(f)], args.max_text_words)
             words += [w for f in args.kaldi_text for w in read_text_words(f, has_utt_ids=True)]
             entries, stats = build_lexicon((w for w in words if w not in reserved), g2p=g2p)
             atomic_write_text(out / "g2p_words.txt", "".join(f"{w}\n" for w in stats.g2p_words))

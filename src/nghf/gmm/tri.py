@@ -15,6 +15,9 @@ from nghf._kaldi import kaldi_hmm_gmm
 from nghf.gmm.align import TidInfo, split_phones, tid_info
 from nghf.gmm.model import DiagGaussians, GmmHmm
 from nghf.gmm.tree import DecisionTree, TreeStats, leaf_stats, to_kaldi
+from nghf.utils.logging import get_logger
+
+_LOG = get_logger(__name__)
 
 
 def init_tri(topo_text: str, tree: DecisionTree, stats: TreeStats, min_variance: float = 1e-3
@@ -27,13 +30,23 @@ def init_tri(topo_text: str, tree: DecisionTree, stats: TreeStats, min_variance:
     if trans.num_pdfs != tree.num_leaves:
         raise ValueError(f"transition model has {trans.num_pdfs} pdfs, tree {tree.num_leaves}")
     n, s, ss = leaf_stats(tree, stats)
+    total_n, total_s, total_ss = n.sum(), s.sum(axis=0), ss.sum(axis=0)
+    if total_n <= 0:
+        raise ValueError("the tree statistics are empty: no aligned frames")
     gmms = []
+    empty = []
     for p in range(tree.num_leaves):
+        # A leaf of a phone never seen in training (every root is a leaf at least) gets the
+        # global statistics, as Kaldi's gmm-init-model does, so it can still be trained later.
+        cn, cs, css = (n[p], s[p], ss[p]) if n[p] > 0 else (total_n, total_s, total_ss)
         if n[p] <= 0:
-            raise ValueError(f"leaf {p} has no statistics")
-        mean = s[p] / n[p]
-        var = np.maximum(ss[p] / n[p] - mean**2, min_variance)
+            empty.append(p)
+        mean = cs / cn
+        var = np.maximum(css / cn - mean**2, min_variance)
         gmms.append(DiagGaussians(np.ones(1), mean[None, :], var[None, :]))
+    if empty:
+        _LOG.warning("%d of %d leaves have no statistics (unseen phones); initialised from global "
+                     "statistics: %s", len(empty), tree.num_leaves, empty[:20])
     return GmmHmm(topo_text, ktree, trans, gmms)
 
 
