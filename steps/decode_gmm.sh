@@ -11,6 +11,7 @@ nj=4                    # number of parallel jobs
 cmd=utils/run_local.sh  # job dispatcher (see cmd.sh)
 gmm_config=conf/gmm.yaml  # GMM options (nghf.gmm.config.GmmConfig: feats section)
 skip_scoring=false      # true: decode only
+decode_opts=            # extra options for steps/decode.sh, e.g. "--beam 10 --lattice-beam 6"
 # End configuration section.
 usage="Usage: $0 [options] <graph-dir> <data-dir> <model-dir> <decode-dir>
  e.g.: $0 --nj 8 --cmd \"\$decode_cmd\" exp/tri2/graph data/dev exp/tri2 exp/tri2/decode_dev"
@@ -30,5 +31,6 @@ $cmd JOB=1:"$nj" "$dir/log/loglikes.JOB.log" \
     "$dir/loglikes.JOB.ark"
 for j in $(seq "$nj"); do cat "$dir/loglikes.$j.ark"; done > "$dir/loglikes.ark"
 for j in $(seq "$nj"); do rm -f "$dir/loglikes.$j.ark"; done
-"$NGHF_ROOT/steps/decode.sh" --nj "$nj" --cmd "$cmd" --tid2pdf "$graph/tid2pdf" \
+# shellcheck disable=SC2086  # decode_opts is a list of options
+"$NGHF_ROOT/steps/decode.sh" --nj "$nj" --cmd "$cmd" --tid2pdf "$graph/tid2pdf" $decode_opts \
   --skip-scoring "$skip_scoring" "$graph" "$data" "ark:$dir/loglikes.ark" "$dir"
