@@ -9,7 +9,9 @@ alignment) and the resolved configs beside it, then a ``.done`` marker.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ from nghf.train.features import has_cmvn, read_features
 from nghf.train.schedule import LrSchedule, ScheduleConfig
 from nghf.train.trainer import EpochRecord, Trainer
 from nghf.train.updates import ChunkedUpdates
-from nghf.utils.atomic import mark_done
+from nghf.utils.atomic import atomic_write_text, mark_done
 from nghf.utils.config import dump_config
 from nghf.utils.logging import get_logger
 
@@ -73,6 +75,21 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
+
+
+def write_training_summary(out_dir: Path, history: list[EpochRecord], model_kind: str, criterion: str,
+                           optimiser: str, train_seconds: float) -> None:
+    """``train_log.jsonl`` (one line per epoch, cumulative updates) and ``meta.json`` (what the
+    results table needs: system, model, criterion, optimiser, parameter updates, training time).
+    A resumed run reports the time of its last invocation only; the update count is total."""
+    lines = [json.dumps({"update": r.updates, "epoch": r.epoch, "loss": r.train_loss,
+                         "heldout_loss": r.heldout_loss, "heldout_acc": r.heldout_acc, "lr": r.lr})
+             for r in history]
+    atomic_write_text(out_dir / "train_log.jsonl", "".join(line + "\n" for line in lines))
+    meta = {"system": out_dir.name, "model": model_kind, "criterion": criterion, "optimiser": optimiser,
+            "updates": history[-1].updates if history else 0, "train_seconds": round(train_seconds, 1),
+            "train_log": str(out_dir / "train_log.jsonl")}
+    atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
 
 
 def build_updater(optim_config: Any, model: torch.nn.Module) -> Updater:
@@ -145,9 +162,14 @@ def train_model(
             trainer.resume()
         else:
             log.info("%s: no checkpoint yet, starting from scratch", out_dir / LAST)
+    started = time.monotonic()
     history = trainer.train()
+    train_seconds = time.monotonic() - started
     if writer is not None:
         writer.close()
+    write_training_summary(out_dir, history, model_config.kind, "ce",
+                           getattr(optim_config if optim_config is not None else config.optimizer, "kind", "?"),
+                           train_seconds)
 
     counts = pdf_counts((alis[u] for u in train_utts), num_pdfs)
     unseen = int((counts == 0).sum())
