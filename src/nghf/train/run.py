@@ -82,12 +82,14 @@ def write_training_summary(out_dir: Path, history: list[EpochRecord], model_kind
     """``train_log.jsonl`` (one line per epoch, cumulative updates) and ``meta.json`` (what the
     results table needs: system, model, criterion, optimiser, parameter updates, training time).
     A resumed run reports the time of its last invocation only; the update count is total."""
-    lines = [json.dumps({"update": r.updates, "epoch": r.epoch, "loss": r.train_loss,
-                         "heldout_loss": r.heldout_loss, "heldout_acc": r.heldout_acc, "lr": r.lr})
-             for r in history]
+    lines, total_updates = [], 0
+    for r in history:  # EpochRecord.updates counts the updates of that epoch
+        total_updates += r.updates
+        lines.append(json.dumps({"update": total_updates, "epoch": r.epoch, "loss": r.train_loss,
+                                 "heldout_loss": r.heldout_loss, "heldout_acc": r.heldout_acc, "lr": r.lr}))
     atomic_write_text(out_dir / "train_log.jsonl", "".join(line + "\n" for line in lines))
     meta = {"system": out_dir.name, "model": model_kind, "criterion": criterion, "optimiser": optimiser,
-            "updates": history[-1].updates if history else 0, "train_seconds": round(train_seconds, 1),
+            "updates": total_updates, "train_seconds": round(train_seconds, 1),
             "train_log": str(out_dir / "train_log.jsonl")}
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
 
