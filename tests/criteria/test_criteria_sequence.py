@@ -274,3 +274,13 @@ def test_configs_load_and_validate(repo_root):
         SequenceCriterionConfig(name="smbr", curvature="exact")
     with pytest.raises(ConfigError, match="unknown key"):
         load_sequence_criterion(repo_root / "conf" / "criterion_mmi.yaml", log_priors, ["kappa=0.1"])
+
+
+def test_sequence_batch_select_and_to_carry_lattices():
+    batch, outputs, lengths, log_priors, *_ = make_batch(9)
+    crit = criterion("smbr", log_priors, silence_phones=SIL)
+    full = crit.utterance_losses(outputs, lengths, batch)
+    sub = batch.select([1]).to("cpu")
+    assert sub.lattices.den.utt_ids == ("utt1",)
+    part = crit.utterance_losses(outputs[1:, :2], lengths[1:], sub)
+    torch.testing.assert_close(part, full[1:])

@@ -1,1 +1,39 @@
-"""nghf.lattice (see DESIGN.md)."""
+"""Lattices for sequence training: data structures, conversion, Kaldi I/O, forward-backward.
+
+* :mod:`.types` — frame-synchronous :class:`Lattice`, batched :class:`LatticeBatch`, and the
+  numerator/denominator pair :class:`SequenceLattices` that ``SequenceBatch.lattices`` holds.
+* :mod:`.convert` — raw decoder lattices (epsilon arcs) → frame-synchronous lattices.
+* :mod:`.kaldi_io` — Kaldi ``Lattice``/``CompactLattice`` archives, text and binary.
+* :mod:`.fb` — batched, differentiable log-semiring forward-backward, expectations, pruning.
+* :mod:`.synthetic`, :mod:`.enumerate` — random lattices and brute-force references.
+
+There is no k2 backend (k2 cannot be installed here); :mod:`.fb` is the one place a backend
+would plug in: it takes a :class:`LatticeBatch` and ``(B, T, D)`` scores and returns log Z and
+occupancies.
+"""
+
+from nghf.lattice.convert import RawLattice, raw_to_lattice
+from nghf.lattice.fb import (
+    FBResult,
+    expected_arc_sum,
+    forward_backward,
+    log_partition,
+    log_partition_hvp,
+    prune_by_posterior,
+)
+from nghf.lattice.types import Lattice, LatticeBatch, LatticeError, SequenceLattices
+
+__all__ = [
+    "FBResult",
+    "Lattice",
+    "LatticeBatch",
+    "LatticeError",
+    "RawLattice",
+    "SequenceLattices",
+    "expected_arc_sum",
+    "forward_backward",
+    "log_partition",
+    "log_partition_hvp",
+    "prune_by_posterior",
+    "raw_to_lattice",
+]

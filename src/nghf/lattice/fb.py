@@ -67,10 +67,14 @@ def arc_scores(
         raise LatticeError(f"scores have {t} frames but the lattices need {batch.max_frames} ({batch.utt_ids[:3]}...)")
     if batch.num_arcs and int(batch.pdf.max()) >= d:
         raise LatticeError(f"lattices use pdf-id {int(batch.pdf.max())} but scores have only {d} columns")
+    if batch.device != scores.device:
+        raise LatticeError(
+            f"lattices are on {batch.device} but scores on {scores.device}; move them with batch.to(device)"
+        )
     dtype = dtype or scores.dtype
     flat = (batch.arc_row * t + batch.frame) * d + batch.pdf
-    ac = scores.reshape(-1).index_select(0, flat.to(scores.device)).to(dtype)
-    out = ac - graph_scale * batch.graph_cost.to(device=scores.device, dtype=dtype)
+    ac = scores.reshape(-1).index_select(0, flat).to(dtype)
+    out = ac - graph_scale * batch.graph_cost.to(dtype)
     if arc_extra is not None:
         out = out + arc_extra.to(dtype)
     return out

@@ -38,7 +38,7 @@ class LatticeError(ValueError):
     """A lattice that violates the frame-synchronous contract (the message names the utterance)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Lattice:
     """One utterance's frame-synchronous lattice (CPU tensors; see the module docstring).
 
@@ -277,7 +277,7 @@ def _build(
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class LatticeBatch:
     """Lattices of a batch concatenated in time-major order for the vectorised recursion.
 
@@ -417,7 +417,7 @@ class LatticeBatch:
                 raise LatticeError(f"utterance {lat.utt_id}: lattice has {lat.num_frames} frames but the network output has {n}")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class SequenceLattices:
     """What ``SequenceBatch.lattices`` holds for the sequence criteria: numerator and denominator.
 
