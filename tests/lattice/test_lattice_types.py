@@ -83,3 +83,19 @@ def test_sequence_lattices_reference_and_checks():
         SequenceLattices.from_lattices(num[::-1], den)
     with pytest.raises(LatticeError, match="u0: accuracy-based criteria need a single-path"):
         SequenceLattices.from_lattices(den, den).reference(4)
+
+
+def test_sequence_lattices_from_alignments():
+    import numpy as np
+
+    den = {f"u{i}": random_lattice(i, 3, utt_id=f"u{i}") for i in range(2)}
+    tid_to_pdf, tid_to_phone = np.array([0, 0, 1, 2, 3]), np.array([0, 1, 1, 2, 2])
+    pair = SequenceLattices.from_alignments(["u1", "u0"], den, {"u0": [1, 2, 3], "u1": [4, 4, 1]}, tid_to_pdf, tid_to_phone)
+    assert pair.num.utt_ids == ("u1", "u0")
+    assert pair.num.lattices[0].pdf.tolist() == [3, 3, 0] and pair.num.lattices[0].phone.tolist() == [2, 2, 1]
+    with pytest.raises(LatticeError, match="u0: lattice has 2 frames but the features have 3"):
+        SequenceLattices.from_alignments(["u0"], den, {"u0": [1, 2]}, tid_to_pdf, tid_to_phone)
+    with pytest.raises(LatticeError, match="u0: no alignment"):
+        SequenceLattices.from_alignments(["u0"], den, {}, tid_to_pdf, tid_to_phone)
+    with pytest.raises(LatticeError, match="u0: alignment has transition-ids outside"):
+        SequenceLattices.from_alignments(["u0"], den, {"u0": [1, 2, 9]}, tid_to_pdf, tid_to_phone)

@@ -22,7 +22,7 @@ forward-backward recursion.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -446,6 +446,38 @@ class SequenceLattices:
         cls, num: Sequence[Lattice], den: Sequence[Lattice], device: torch.device | str = "cpu"
     ) -> SequenceLattices:
         return cls(LatticeBatch.from_lattices(num, device), LatticeBatch.from_lattices(den, device))
+
+    @classmethod
+    def from_alignments(
+        cls,
+        utt_ids: Sequence[str],
+        den: Mapping[str, Lattice],
+        alignments: Mapping[str, Sequence[int] | np.ndarray],
+        tid_to_pdf: np.ndarray | Sequence[int],
+        tid_to_phone: np.ndarray | Sequence[int],
+        device: torch.device | str = "cpu",
+    ) -> SequenceLattices:
+        """The pair for a batch: single-path numerators from transition-id alignments.
+
+        ``den`` and ``alignments`` are keyed by utterance id; a missing entry or an alignment
+        whose length differs from the denominator's frame count raises :class:`LatticeError`
+        naming the utterance.
+        """
+        pdf_map, phone_map = np.asarray(tid_to_pdf), np.asarray(tid_to_phone)
+        nums, dens = [], []
+        for utt in utt_ids:
+            if utt not in den:
+                raise LatticeError(f"utterance {utt}: no denominator lattice")
+            if utt not in alignments:
+                raise LatticeError(f"utterance {utt}: no alignment for the numerator")
+            tids = np.asarray(alignments[utt], dtype=np.int64)
+            if tids.size and (tids.min() < 1 or tids.max() >= len(pdf_map)):
+                raise LatticeError(f"utterance {utt}: alignment has transition-ids outside 1..{len(pdf_map) - 1}")
+            nums.append(Lattice.from_alignment(
+                utt, pdf_map[tids], tids, phone_map[tids], expected_frames=den[utt].num_frames
+            ))
+            dens.append(den[utt])
+        return cls.from_lattices(nums, dens, device)
 
     def to(self, device: torch.device | str) -> SequenceLattices:
         return SequenceLattices(self.num.to(device), self.den.to(device))
