@@ -21,6 +21,23 @@ interpolation), so this module implements it:
 
 Because the model is interpolated, its back-off form is exact: a listed n-gram stores the
 full interpolated p(w|h), and bow(h) = gamma(h), so each p(.|h) sums to one.
+
+Count cutoffs (``LmConfig.min_counts``, SRILM's ``-gtNmin``, KenLM's ``--prune``) drop
+n-grams whose raw count (occurrences in the text, after ``<unk>`` mapping) is below the
+order's minimum. They apply while the probabilities are estimated, in the standard way:
+
+* the count-of-counts, hence the discounts, come from all n-grams (so a cutoff does not
+  turn D1 into a fallback), and the continuation counts of lower orders still count the
+  contexts of cut higher-order n-grams;
+* c(h.) keeps the counts of cut n-grams, and a cut n-gram's whole count moves to the
+  back-off mass: gamma(h) = (sum_kept D(c) + sum_cut c) / c(h.), so every history still
+  sums to one and a cut word of history h gets gamma(h) p(w|h') through the back-off;
+* the minimums must not decrease with the order, so every prefix and suffix of a kept
+  n-gram is kept (its raw count is at least as large) and the ARPA file is consistent.
+  A cut unigram stays listed with only its share of the uniform distribution.
+
+Relative-entropy pruning of the trained model is in ``nghf.lang.prune``; ``train_lm``
+applies both (cutoffs while counting, then ``prune_threshold``).
 """
 
 from __future__ import annotations
@@ -29,6 +46,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from nghf.lang.arpa import LOG10_ZERO, BackoffLM, Ngram
 from nghf.utils.logging import get_logger
@@ -46,12 +64,27 @@ class LmConfig:
     unk: str = "<unk>"  # out-of-vocabulary word
     exclude_words: tuple[str, ...] = ("!SIL",)  # lexicon words that are never LM words
     discount_fallback: tuple[float, float, float] = (0.5, 1.0, 1.5)  # D1, D2, D3+ when estimates fail
+    min_counts: tuple[int, ...] = ()  # raw-count cutoff per order (last repeats; () = none), e.g. (1, 1, 2)
+    prune_threshold: float = 0.0  # Stolcke relative-entropy pruning threshold (0 = none), e.g. 1e-7
 
     def __post_init__(self) -> None:
         if self.order < 1:
             raise ValueError(f"order must be >= 1, got {self.order}")
         if len(self.discount_fallback) != 3:
             raise ValueError("discount_fallback needs three values (D1, D2, D3+)")
+        if any(m < 1 for m in self.min_counts):
+            raise ValueError(f"min_counts must be >= 1, got {list(self.min_counts)}")
+        if any(a > b for a, b in pairwise(self.min_counts)):
+            raise ValueError(f"min_counts must not decrease with the order, got {list(self.min_counts)}")
+        if not (self.prune_threshold >= 0.0 and math.isfinite(self.prune_threshold)):
+            raise ValueError(f"prune_threshold must be a finite number >= 0, got {self.prune_threshold}")
+
+    def min_count(self, n: int) -> int:
+        """Raw-count cutoff of order ``n`` (1-based): ``min_counts[n-1]``, the last value for
+        higher orders, 1 (keep everything) when no cutoffs are set."""
+        if not self.min_counts:
+            return 1
+        return self.min_counts[min(n, len(self.min_counts)) - 1]
 
 
 @dataclass(frozen=True)
@@ -143,17 +176,26 @@ def train_kneser_ney(
 
     probs: list[dict[Ngram, float]] = [dict() for _ in range(order)]
     gammas: list[dict[Ngram, float]] = [dict() for _ in range(order)]
+    n_cut = [0] * order
     for n in range(1, order + 1):
-        by_history: dict[Ngram, list[tuple[str, int]]] = defaultdict(list)
+        min_count = cfg.min_count(n)
+        by_history: dict[Ngram, list[tuple[str, int, bool]]] = defaultdict(list)
         for g, c in adjusted[n - 1].items():
-            by_history[g[:-1]].append((g[-1], c))
+            by_history[g[:-1]].append((g[-1], c, raw[n - 1][g] >= min_count))
         for h, items in by_history.items():
-            total = sum(c for _, c in items)
-            gamma = sum(disc(n, c) for _, c in items) / total
+            total = sum(c for _, c, _ in items)
+            # A cut n-gram gives its whole count to the back-off mass (see the module doc).
+            gamma = sum(disc(n, c) if keep else c for _, c, keep in items) / total
             gammas[n - 1][h] = gamma
-            for w, c in items:
+            for w, c, keep in items:
+                if not keep:
+                    n_cut[n - 1] += 1
+                    continue
                 lower = 1.0 / len(full_vocab) if n == 1 else probs[n - 2][(*h[1:], w)]
                 probs[n - 1][(*h, w)] = max(c - disc(n, c), 0.0) / total + gamma * lower
+    if any(n_cut):
+        log.info("count cutoffs %s removed n-grams per order %s",
+                 [cfg.min_count(n) for n in range(1, order + 1)], n_cut)
     # Unigrams of vocabulary words never seen (or seen only after <s>... never as unigram).
     gamma0 = gammas[0][()]
     for w in full_vocab:
@@ -163,8 +205,12 @@ def train_kneser_ney(
     logprobs[0][(bos,)] = LOG10_ZERO
     backoffs: list[dict[Ngram, float]] = [dict() for _ in range(order)]
     for n in range(1, order):
+        # A history needs a back-off weight only if words are listed after it (with
+        # cutoffs, all of them may be cut).
+        parents = {g[:-1] for g in logprobs[n]}
         for h, gamma in gammas[n].items():
-            backoffs[n - 1][h] = math.log10(gamma) if gamma > 0 else LOG10_ZERO
+            if h in parents:
+                backoffs[n - 1][h] = math.log10(gamma) if gamma > 0 else LOG10_ZERO
     lm = BackoffLM(order, logprobs, tuple(backoffs), bos, eos, unk)
     stats = TrainStats(n_sent, n_words, n_oov, len(oov_types), tuple(discounts))
     log.info(
