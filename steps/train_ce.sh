@@ -4,7 +4,8 @@
 # checkpoints every epoch. A killed run continues from its last checkpoint when started
 # again (bit-identical to an uninterrupted run).
 # Outputs in <exp-dir>: final.mdl (self-describing: config, features, log priors),
-# train_config.yaml, model_config.yaml, checkpoint.*.pt, tensorboard/, log/train.1.log.
+# train_config.yaml, model_config.yaml, checkpoint.*.pt, tensorboard/, log/train.1.log
+# (with --num-workers N: also log/train.1.rank.R.log per rank; rank 0 writes the outputs).
 set -euo pipefail
 # shellcheck source=path.sh
 . "$(dirname "$0")/../path.sh"
@@ -15,7 +16,9 @@ train_config=conf/train_ce.yaml    # training config (nghf.train.run.TrainConfig
 model_config=conf/model_tdnn.yaml  # model config (nghf.models.factory.ModelConfig)
 optim_config=                      # optional optimiser config replacing the training config's
 overrides=                         # space-separated training overrides, e.g. "epochs=2 data.batch_size=32"
-device=cpu                         # cpu, cuda or cuda:N
+device=cpu                         # cpu, cuda or cuda:N (with --num-workers > 1, cuda: one GPU per worker)
+num_workers=1                      # torch.distributed ranks per node (torchrun; srun across Slurm nodes)
+dist_timeout=600                   # seconds before the ranks give up on a failed or hung peer
 resume=true                        # continue from the last checkpoint if there is one
 force=false                        # true: retrain from scratch even if done
 # End configuration section.
@@ -49,7 +52,13 @@ opts=(--config "$train_config" --model-config "$model_config" --device "$device"
 [[ $resume == true ]] && opts+=(--resume)
 for item in $overrides; do opts+=(--set "$item"); done
 
+launcher=()
+[[ $num_workers =~ ^[1-9][0-9]*$ ]] || { echo "$0: error: --num-workers must be a positive number, got '$num_workers'" >&2; exit 1; }
+if (( num_workers > 1 )); then  # every rank also writes log/train.1.rank.R.log
+  launcher=(nghf-dist-launch --num-workers "$num_workers" --timeout "$dist_timeout"
+            --rank-log "$dir/log/train.JOB.rank.{rank}.log" --)
+fi
 $cmd JOB=1:1 "$dir/log/train.JOB.log" \
-  nghf-train "${opts[@]}" "$data" "$ali" "$num_pdfs" "$dir"
+  "${launcher[@]}" nghf-train "${opts[@]}" "$data" "$ali" "$num_pdfs" "$dir"
 echo "$0: done; per epoch:"
 grep -h "held-out frame accuracy" "$dir/log/train.1.log" | sed 's/.*(nghf.train.trainer) //'

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
+from nghf.dist.failure import rank_guard
+from nghf.dist.setup import DistEnv, distributed
 from nghf.models.factory import ModelConfig
 from nghf.train.run import TrainConfig, train_model
 from nghf.utils.config import ConfigError, load_config
@@ -32,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.log, args.verbose)
     log = get_logger("nghf.bin.train")
+    # Under torchrun (nghf-dist-launch) this process is one rank: own log, process group,
+    # failures reported with the rank; a plain run is a single process.
+    with rank_guard() as env:
+        return _run(args, log, env)
+
+
+def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
     try:
         config = load_config(TrainConfig, args.config, args.set)
         model_config = load_config(ModelConfig, args.model_config, args.model_set)
@@ -45,9 +55,13 @@ def main(argv: list[str] | None = None) -> int:
 
             if not torch.cuda.is_available():
                 raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
-        train_model(config, model_config, args.data_dir, args.ali, args.num_pdfs, args.exp_dir,
-                    device=args.device, resume=args.resume, optim_config=optim_config)
+        with distributed(args.device, env) as ctx:
+            train_model(config, model_config, args.data_dir, args.ali, args.num_pdfs, args.exp_dir,
+                        device=str(ctx.device), resume=args.resume, optim_config=optim_config,
+                        reducer=ctx.reducer)
     except (ConfigError, ValueError, FileNotFoundError, ImportError) as err:
+        if env.distributed:
+            raise  # rank_guard names the rank and its log, and stops at once
         log.error("%s", err)
         return 1
     return 0

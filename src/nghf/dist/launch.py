@@ -29,7 +29,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nghf.dist.failure import failure_report
-from nghf.dist.setup import DEFAULT_TIMEOUT_S, ERROR_DIR_ENV, RANK_LOG_ENV, TIMEOUT_ENV, rank_log_path
+from nghf.dist.setup import (
+    DEFAULT_TIMEOUT_S,
+    ERROR_DIR_ENV,
+    RANK_LOG_ENV,
+    TIMEOUT_ENV,
+    rank_log_path,
+)
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)

@@ -161,8 +161,8 @@ def distributed(device: str | torch.device = "cpu", env: DistEnv | None = None,
     kwargs = {"device_id": dev} if backend == "nccl" else {}
     dist.init_process_group(backend, init_method=init_method or "env://", rank=env.rank,
                             world_size=env.world_size, timeout=timeout, **kwargs)
-    try:
-        yield DistContext(env, dev, TorchDistReducer())
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+    yield DistContext(env, dev, TorchDistReducer())
+    # Only after success: on an error the process exits (``rank_guard``) and a teardown
+    # could block on peers that are still in a collective.
+    if dist.is_initialized():
+        dist.destroy_process_group()

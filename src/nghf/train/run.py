@@ -19,6 +19,9 @@ import numpy as np
 import torch
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.dist.checksum import broadcast_module_, check_same_value, text_hash
+from nghf.dist.reduce import LocalReducer, Reducer
+from nghf.dist.shard import ShardedUpdates
 from nghf.models.factory import ModelConfig, build_model, num_parameters
 from nghf.models.io import FeatureInfo, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts
@@ -36,7 +39,7 @@ from nghf.train.data import (
 from nghf.train.features import has_cmvn, read_features
 from nghf.train.schedule import LrSchedule, ScheduleConfig
 from nghf.train.trainer import EpochRecord, Trainer
-from nghf.train.updates import ChunkedUpdates
+from nghf.train.updates import ChunkedUpdates, UpdateSource
 from nghf.utils.atomic import atomic_write_text, mark_done
 from nghf.utils.config import dump_config
 from nghf.utils.logging import get_logger
@@ -62,6 +65,8 @@ class TrainConfig:
     prior_scale: float = 1.0
     tensorboard: bool = True
     dtype: str = "float32"
+    checksum_every: int = 50
+    """Distributed runs: check every this many updates that all ranks hold identical parameters."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -115,19 +120,27 @@ def train_model(
     device: str = "cpu",
     resume: bool = False,
     optim_config: Any = None,
+    reducer: Reducer | None = None,
 ) -> list[EpochRecord]:
     """Train and write ``out_dir/final.mdl``; returns the per-epoch records.
 
     ``optim_config`` (e.g. from ``nghf.optim.config.load_optim_config``) replaces
     ``config.optimizer``: any kind that ``nghf.optim.factory.build_updater`` knows (HF, NG,
     NGHF) then drives the same trainer.
+
+    With a distributed ``reducer`` (``nghf.dist.setup.distributed``) every rank runs this:
+    each update's batches are shared out by ``ShardedUpdates`` (the run equals the
+    single-process run), rank 0 writes configs, checkpoints, tensorboard and ``final.mdl``.
     """
+    reducer = reducer or LocalReducer()
+    main_rank = reducer.rank == 0
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    dump_config(config, out_dir / "train_config.yaml")
-    if optim_config is not None:
-        dump_config(optim_config, out_dir / "optim_config.yaml")
-    dump_config(model_config, out_dir / "model_config.yaml")
+    if main_rank:
+        dump_config(config, out_dir / "train_config.yaml")
+        if optim_config is not None:
+            dump_config(optim_config, out_dir / "optim_config.yaml")
+        dump_config(model_config, out_dir / "model_config.yaml")
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
 
     feats = read_features(data_dir, norm_vars=config.data.norm_vars)
@@ -140,24 +153,29 @@ def train_model(
 
     seed_everything(config.seed)
     model = build_model(model_config, feat_dim, num_pdfs).to(device=device, dtype=dtype)
+    check_same_value(reducer, text_hash(train_utts), "the training utterance list")
+    broadcast_module_(reducer, model)
     log.info(
         "%s model: %d parameters, context -%d/+%d, %d train / %d held-out utterances",
         model_config.kind, num_parameters(model), model.left_context, model.right_context,
         len(train_utts), len(heldout_utts),
     )
     data = ChunkedData(feats, alis, config.data, model, train_utts)
-    source = ChunkedUpdates(data, config.batches_per_update, config.curvature_fraction)
+    source: UpdateSource = ChunkedUpdates(data, config.batches_per_update, config.curvature_fraction)
+    if reducer.world_size > 1:
+        source = ShardedUpdates(source, reducer.rank, reducer.world_size)
     heldout = utterance_batches(feats, alis, heldout_utts, model.subsampling, config.data.heldout_batch_frames)
     updater = build_updater(optim_config if optim_config is not None else config.optimizer, model)
     writer = None
-    if config.tensorboard:
+    if config.tensorboard and main_rank:
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(out_dir / "tensorboard"))
     trainer = Trainer(
         model, CrossEntropy(label_smoothing=config.label_smoothing), updater, source, heldout, out_dir,
         config.epochs, LrSchedule(config.schedule, getattr(updater, "lr", config.optimizer.lr)), device=device,
-        checkpoint_every=config.checkpoint_every, writer=writer,
+        checkpoint_every=config.checkpoint_every, writer=writer, reducer=reducer,
+        checksum_every=config.checksum_every,
     )
     if resume:
         if (out_dir / LAST).is_file():
@@ -169,6 +187,8 @@ def train_model(
     train_seconds = time.monotonic() - started
     if writer is not None:
         writer.close()
+    if not main_rank:
+        return history
     write_training_summary(out_dir, history, model_config.kind, "ce",
                            getattr(optim_config if optim_config is not None else config.optimizer, "kind", "?"),
                            train_seconds)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import torch
 
 from nghf.criteria.base import Criterion
+from nghf.dist.checksum import average_buffers_, check_identical
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.models.base import AcousticModel
 from nghf.optim.base import UpdateProblem, Updater
@@ -65,9 +66,19 @@ def count_frames(batch: SequenceBatch, model: AcousticModel) -> int:
 
 @torch.no_grad()
 def evaluate(
-    model: AcousticModel, criterion: Criterion, batches: Sequence[SequenceBatch], device: torch.device | str
+    model: AcousticModel, criterion: Criterion, batches: Sequence[SequenceBatch], device: torch.device | str,
+    reducer: Reducer | None = None,
 ) -> tuple[float, float]:
-    """``(loss per frame, frame accuracy)`` over ``batches`` in eval mode."""
+    """``(loss per frame, frame accuracy)`` over ``batches`` in eval mode. With a
+    distributed ``reducer`` each rank evaluates every ``world_size``-th batch and the sums
+    are all-reduced, so every rank gets the same numbers."""
+    reducer = reducer or LocalReducer()
+    if reducer.world_size > 1:
+        mine = list(batches)[reducer.rank :: reducer.world_size]
+        loss, acc = evaluate(model, criterion, mine, device)
+        frames = sum(count_frames(b, model) for b in mine)
+        sums = reducer.sum_(torch.tensor([loss * frames, acc * frames, float(frames)], dtype=torch.float64))
+        return float(sums[0] / max(sums[2], 1.0)), float(sums[1] / max(sums[2], 1.0))
     was_training = model.training
     model.eval()
     loss, correct, frames = 0.0, 0, 0
@@ -104,6 +115,7 @@ class Trainer:
         reducer: Reducer | None = None,
         checkpoint_every: int = 0,
         writer: ScalarWriter | None = None,
+        checksum_every: int = 0,
     ) -> None:
         self.model = model
         self.criterion = criterion
@@ -117,6 +129,9 @@ class Trainer:
         self.reducer = reducer or LocalReducer()
         self.checkpoint_every = checkpoint_every
         self.writer = writer
+        self.checksum_every = checksum_every
+        """Distributed runs: check every this many updates that all ranks hold identical
+        parameters (``nghf.dist.checksum``; 0: only at epoch ends)."""
         self.epoch = 0
         self.next_update = 0
         self.global_update = 0
@@ -190,6 +205,10 @@ class Trainer:
         )
         lr = self._set_lr()
         stats = self.updater.step(problem)
+        if self.reducer.world_size > 1:
+            average_buffers_(self.reducer, self.model)  # batch-norm statistics of all ranks
+            if self.checksum_every and (self.global_update + 1) % self.checksum_every == 0:
+                check_identical(self.reducer, self.model, f"after update {self.global_update + 1}")
         self._scalar("train/loss", stats.loss, self.global_update)
         if lr is not None:
             self._scalar("train/lr", lr, self.global_update)
@@ -219,7 +238,9 @@ class Trainer:
 
     def _end_epoch(self, num_updates: int) -> None:
         train_loss = self._loss_sum / max(self._loss_updates, 1)
-        heldout_loss, heldout_acc = evaluate(self.model, self.criterion, self.heldout, self.device)
+        if self.reducer.world_size > 1:
+            check_identical(self.reducer, self.model, f"at the end of epoch {self.epoch + 1}")
+        heldout_loss, heldout_acc = evaluate(self.model, self.criterion, self.heldout, self.device, self.reducer)
         lr = getattr(self.updater, "lr", float("nan"))
         record = EpochRecord(self.epoch, train_loss, heldout_loss, heldout_acc, float(lr), num_updates)
         self.history.append(record)
