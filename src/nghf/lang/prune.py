@@ -24,8 +24,10 @@ alone would cause, exp(D) - 1 (the training-distribution cross-entropy grows by 
 ``threshold=1e-7`` means "each removed n-gram raises the perplexity by less than 1e-5 %".
 The decisions of one order are taken independently against the model before that order
 is pruned (the approximation of Stolcke's paper); then the back-off weights of the
-order's histories are recomputed exactly, so every history still sums to one. Orders are
-processed from the highest down; unigrams are never pruned, and an n-gram that is still the
+order's histories are recomputed; once every order is pruned, all back-off weights are
+recomputed again from the lowest order up (a trigram history's weight depends on the pruned
+bigram level), so every history sums to one exactly. Orders are processed from the highest
+down; unigrams are never pruned, and an n-gram that is still the
 history of a longer listed n-gram is kept (the ARPA format needs it as a state). Orders
 left empty at the top are dropped, so a huge threshold leaves a unigram model.
 """
@@ -159,6 +161,10 @@ def prune_relative_entropy(lm: BackoffLM, threshold: float) -> tuple[BackoffLM, 
                 work.backoffs[n - 1].pop(g, None)
             recompute_backoffs(work, n)
             log.info("prune %g: order %d: removed %d of %d n-grams", threshold, n, len(removed), len(deltas))
+        # Pruning order n-1 changed p(.|h') below the order-n histories: renormalise every
+        # order again, lowest first, since bow(h) depends on the (renormalised) p(.|h').
+        for n in range(2, lm.order + 1):
+            recompute_backoffs(work, n)
     order = work.order
     while order > 1 and not work.logprobs[order - 1]:
         order -= 1
