@@ -1,4 +1,5 @@
-"""nghf-train: frame-level (CE) training of a TDNN/LSTM/RNN acoustic model."""
+"""nghf-train: frame-level (CE) training of a TDNN/LSTM/RNN acoustic model, or with
+--denlat-dir lattice-based sequence training (MMI/bMMI/MPFE/sMBR) from a CE model."""
 
 from __future__ import annotations
 
@@ -28,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in exp-dir")
     parser.add_argument("--log", help="also log to this file")
     parser.add_argument("-v", "--verbose", type=int, default=0)
+    seq = parser.add_argument_group("sequence training (nghf.train.sequence_run)")
+    seq.add_argument("--denlat-dir", help="denominator lattices (steps/make_denlats.sh): switches to sequence "
+                     "training; --config is then conf/train_seq.yaml and <ali> the numerators' alignment dir")
+    seq.add_argument("--init-model", help="the cross-entropy final.mdl to start from (priors kept)")
+    seq.add_argument("--criterion-config", help="conf/criterion_{mmi,bmmi,mpfe,smbr}.yaml")
+    seq.add_argument("--criterion-set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a criterion config key (repeatable)")
+    seq.add_argument("--trans-model", help="transition model for <ali>/ali.*.gz (default <ali>/final.mdl)")
     parser.add_argument("data_dir", help="data directory with feats.scp (and cmvn.scp, utt2spk)")
     parser.add_argument("ali", help="alignment dir (ali_pdf.scp / ali_pdf.*.ark|txt) or file")
     parser.add_argument("num_pdfs", type=int, help="number of pdfs (leaves of the tree)")
@@ -43,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
     try:
+        if args.denlat_dir:
+            return _run_sequence(args, env)
         config = load_config(TrainConfig, args.config, args.set)
         model_config = load_config(ModelConfig, args.model_config, args.model_set)
         optim_config = None
@@ -64,6 +75,27 @@ def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
             raise  # rank_guard names the rank and its log, and stops at once
         log.error("%s", err)
         return 1
+    return 0
+
+
+def _run_sequence(args: argparse.Namespace, env: DistEnv) -> int:
+    from nghf.optim.config import load_optim_config
+    from nghf.train.sequence_run import TrainSeqConfig, train_sequence
+
+    if not (args.init_model and args.criterion_config and args.optim_config):
+        raise ValueError("sequence training needs --init-model, --criterion-config and --optim-config")
+    config = load_config(TrainSeqConfig, args.config, args.set)
+    optim_config = load_optim_config(args.optim_config)
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
+    with distributed(args.device, env) as ctx:
+        train_sequence(config, args.data_dir, args.ali, args.denlat_dir, args.init_model, args.exp_dir,
+                       args.criterion_config, optim_config, device=str(ctx.device), resume=args.resume,
+                       criterion_overrides=args.criterion_set, trans_model=args.trans_model,
+                       num_pdfs=args.num_pdfs, reducer=ctx.reducer)
     return 0
 
 

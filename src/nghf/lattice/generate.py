@@ -1,0 +1,269 @@
+"""Denominator lattice generation: decode with a weak-LM HCLG, convert, prune, store.
+
+Per utterance (:class:`DenominatorGenerator`):
+
+1. decode the ``(T, num_pdfs)`` log-likelihoods of the cross-entropy model with Kaldi's
+   ``LatticeSimpleDecoder`` (:class:`nghf.decode.decoder.Decoder`; ``beam``,
+   ``lattice_beam``, ``acoustic_scale``), keeping the raw state-level lattice; an utterance
+   whose search reaches no final state fails (no partial lattices for training);
+2. convert it to the frame-synchronous form (:func:`nghf.lattice.convert.raw_to_lattice`):
+   epsilons removed, graph costs kept, acoustic costs dropped (training recomputes them from
+   the model), phones from the transition model; the frame count must equal ``T``;
+3. prune (:func:`prune_lattice`): forward-backward at the decoding acoustic scale gives arc
+   posteriors; arcs below ``min_posterior`` go, and with ``max_arcs_per_frame = K`` only
+   the ``K`` most probable arcs of each frame stay; the Viterbi best path is always kept, so
+   the pruned lattice contains the decoder's best path.
+
+:func:`make_denlats_job` runs one job's utterances and writes ``lat.JOB.npz``
+(:mod:`nghf.lattice.store`), ``stats.JOB.json`` (arcs per frame before/after pruning,
+frames per second, failures by utterance id with the reason, and, given reference
+alignments, the numerator coverage of :func:`nghf.lattice.stats.numerator_coverage`) and
+``failed.JOB`` (``utt reason`` lines). Failed utterances are counted and reported; the job
+fails if their share exceeds ``max_fail_share``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig
+from nghf.decode.graph import DecodingGraph
+from nghf.decode.lattice_arrays import RawLattice as ArrayLattice
+from nghf.lattice.convert import RawLattice, raw_to_lattice
+from nghf.lattice.fb import forward_backward
+from nghf.lattice.numerator import TransitionMaps
+from nghf.lattice.stats import numerator_coverage
+from nghf.lattice.store import save_lattice_archive
+from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
+from nghf.utils.atomic import atomic_write_text, is_done, mark_done
+from nghf.utils.logging import get_logger, progress
+
+log = get_logger(__name__)
+
+
+class DenlatError(ValueError):
+    """A denominator-lattice job that cannot run or produced too many failures."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DenlatConfig:
+    """Search and pruning options of denominator lattice generation."""
+
+    beam: float = 13.0              # decoding beam
+    lattice_beam: float = 7.0       # the decoder's lattice pruning beam
+    acoustic_scale: float = 0.1     # scale of the log-likelihoods in search and in the pruning posteriors
+    prune_interval: int = 25        # prune the decoder's token lattice every N frames
+    min_posterior: float = 0.0      # drop arcs with a smaller posterior (0: keep all)
+    max_arcs_per_frame: int = 0     # keep at most this many arcs per frame, by posterior (0: no cap)
+    max_fail_share: float = 0.05    # a job fails if more of its utterances get no lattice
+
+    def __post_init__(self) -> None:
+        if self.beam <= 0 or self.lattice_beam <= 0 or self.acoustic_scale <= 0:
+            raise ValueError("beam, lattice_beam and acoustic_scale must be positive")
+        if not 0 <= self.min_posterior < 1 or self.max_arcs_per_frame < 0:
+            raise ValueError("min_posterior must be in [0, 1) and max_arcs_per_frame >= 0")
+        if not 0 <= self.max_fail_share <= 1:
+            raise ValueError(f"max_fail_share must be in [0, 1], got {self.max_fail_share}")
+
+
+def array_to_raw(lat: ArrayLattice) -> RawLattice:
+    """The decoder's array lattice as the converter's arc-list lattice (costs kept apart)."""
+    arcs = list(zip(lat.src.tolist(), lat.dst.tolist(), lat.ilabel.tolist(), lat.olabel.tolist(),
+                    lat.graph_cost.astype(np.float64).tolist(), lat.ac_cost.astype(np.float64).tolist(),
+                    strict=True))
+    finals = {int(s): (float(g), float(a)) for s, g, a in
+              zip(lat.final_state.tolist(), lat.final_graph.tolist(), lat.final_ac.tolist(), strict=True)}
+    return RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs)
+
+
+def arc_scores(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -> np.ndarray:
+    """``(A,)`` ``scores[frame, pdf] - graph_scale * graph_cost`` of every arc (scores already scaled)."""
+    return scores[lat.frame.numpy(), lat.pdf.numpy()].astype(np.float64) - graph_scale * lat.graph_cost.numpy()
+
+
+def best_path_arcs(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -> np.ndarray:
+    """Arc indices (in frame order) of the highest-scoring complete path (Viterbi, max-plus)."""
+    s = arc_scores(lat, scores, graph_scale)
+    frame, src, dst = lat.frame.numpy(), lat.src.numpy(), lat.dst.numpy()
+    best = np.full(lat.num_states, -np.inf)
+    best[lat.start] = 0.0
+    back = np.full(lat.num_states, -1, dtype=np.int64)
+    bounds = np.searchsorted(frame, np.arange(lat.num_frames + 1))
+    for t in range(lat.num_frames):
+        a = np.arange(bounds[t], bounds[t + 1])
+        cand = best[src[a]] + s[a]
+        np.maximum.at(best, dst[a], cand)  # states of time t+1 are only reached from here
+        win = cand == best[dst[a]]
+        back[dst[a][win]] = a[win]
+    finals = lat.final_states.numpy()
+    total = best[finals] - graph_scale * lat.final_costs.numpy()
+    state = int(finals[int(np.argmax(total))])
+    path = []
+    while state != lat.start:
+        arc = int(back[state])
+        path.append(arc)
+        state = int(src[arc])
+    return np.array(path[::-1], dtype=np.int64)
+
+
+def prune_lattice(lat: Lattice, scores: np.ndarray, min_posterior: float = 0.0,
+                  max_arcs_per_frame: int = 0) -> tuple[Lattice, np.ndarray]:
+    """Posterior / per-frame-count pruning that keeps the best path; returns the pruned
+    lattice and the arc posteriors of the input lattice (``scores``: scaled ``(T, D)``)."""
+    sc = torch.as_tensor(np.ascontiguousarray(scores), dtype=torch.float64).unsqueeze(0)
+    post = forward_backward(LatticeBatch.from_lattices([lat]), sc, 1.0, dtype=torch.float64).arc_post.numpy()
+    keep = post >= min_posterior
+    if max_arcs_per_frame:
+        frame = lat.frame.numpy()
+        order = np.lexsort((-post, frame))  # by frame, most probable first
+        first = np.searchsorted(frame[order], frame[order], side="left")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order)) - first
+        keep &= rank < max_arcs_per_frame
+    keep[best_path_arcs(lat, scores)] = True
+    if keep.all():
+        return lat, post
+    return lat.subset_arcs(torch.from_numpy(keep)), post
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    """One utterance's pruned lattice and how many arcs the converted lattice had."""
+
+    lattice: Lattice
+    arcs_before_pruning: int
+
+
+class DenominatorGenerator:
+    """Makes pruned frame-synchronous denominator lattices from log-likelihood matrices."""
+
+    def __init__(self, graph: DecodingGraph, maps: TransitionMaps, config: DenlatConfig,
+                 num_pdfs: int | None = None) -> None:
+        g = graph.tid2pdf[1:]
+        if len(g) != maps.num_tids or not np.array_equal(g, maps.tid2pdf[1:]):
+            raise DenlatError(
+                f"{graph.source}: the graph's transition-id map ({len(g)} ids) does not match the "
+                f"transition model's ({maps.num_tids} ids): graph and model are from different systems"
+            )
+        self.graph = graph
+        self.maps = maps
+        self.config = config
+        self.decoder = Decoder(graph, DecoderConfig(
+            beam=config.beam, lattice_beam=config.lattice_beam, acoustic_scale=config.acoustic_scale,
+            prune_interval=config.prune_interval, lattices=True, allow_partial=False), num_pdfs)
+
+    def generate(self, utt: str, loglik: np.ndarray) -> Generated:
+        """The pruned lattice of one utterance; :class:`LatticeError` (naming it) if there is none."""
+        cfg = self.config
+        try:
+            result = self.decoder.decode(utt, loglik)
+        except DecodeInputError as err:
+            raise LatticeError(str(err)) from None
+        if not result.reached_final or result.lattice is None:
+            raise LatticeError(f"utterance {utt}: decoding reached no final state (beam {cfg.beam})")
+        lat = raw_to_lattice(array_to_raw(result.lattice), self.maps.tid2pdf, self.maps.tid2phone, utt,
+                             expected_frames=int(loglik.shape[0]))
+        pruned, _ = prune_lattice(lat, cfg.acoustic_scale * np.asarray(loglik, dtype=np.float64),
+                                  cfg.min_posterior, cfg.max_arcs_per_frame)
+        return Generated(pruned, lat.num_arcs)
+
+
+def _fit_reference(ref: np.ndarray | None, num_frames: int, tolerance: int) -> np.ndarray | None:
+    if ref is None or abs(len(ref) - num_frames) > tolerance or len(ref) == 0:
+        return None
+    if len(ref) >= num_frames:
+        return ref[:num_frames]
+    return np.concatenate([ref, np.repeat(ref[-1:], num_frames - len(ref))])
+
+
+def make_denlats_job(
+    generator: DenominatorGenerator,
+    logliks: Iterable[tuple[str, np.ndarray]],
+    out_dir: str | Path,
+    job: int,
+    references: Mapping[str, np.ndarray] | None = None,
+    force: bool = False,
+    ref_tolerance: int = 2,
+) -> dict[str, Any]:
+    """Generate, store and describe one job's lattices (see the module docstring).
+
+    ``references`` (utterance -> reference pdf-ids at the lattice frame rate) adds numerator
+    coverage statistics; a reference up to ``ref_tolerance`` frames longer or shorter than the
+    lattice is cut or padded with its last label (GMM and NN features may differ slightly).
+    """
+    out_dir = Path(out_dir)
+    lat_path = out_dir / f"lat.{job}.npz"
+    stats_path = out_dir / f"stats.{job}.json"
+    if is_done(lat_path) and stats_path.is_file() and not force:
+        log.info("job %d: %s is done already; skipping", job, lat_path)
+        return json.loads(stats_path.read_text(encoding="utf-8"))
+    lattices: list[Lattice] = []
+    failed: dict[str, str] = {}
+    frames = arcs = raw_arcs = 0
+    cov_frames = cov_covered = cov_utts = cov_paths = 0
+    no_reference: list[str] = []
+    lattice_seconds = 0.0
+    start = time.monotonic()
+    utterances = 0
+    for utt, loglik in progress(logliks, desc=f"denlats job {job}", logger=log):
+        utterances += 1
+        t0 = time.monotonic()
+        try:
+            made = generator.generate(utt, loglik)
+        except LatticeError as err:
+            failed[utt] = str(err)
+            log.warning("%s", err)
+            continue
+        finally:
+            lattice_seconds += time.monotonic() - t0
+        lat = made.lattice
+        lattices.append(lat)
+        frames += lat.num_frames
+        arcs += lat.num_arcs
+        raw_arcs += made.arcs_before_pruning
+        if references is not None:
+            ref = _fit_reference(references.get(utt), lat.num_frames, ref_tolerance)
+            if ref is None:
+                no_reference.append(utt)
+                continue
+            share, in_lat = numerator_coverage(lat, ref)
+            cov_frames += lat.num_frames
+            cov_covered += int(round(share * lat.num_frames))
+            cov_utts += 1
+            cov_paths += int(in_lat)
+    seconds = time.monotonic() - start
+    size = save_lattice_archive(lat_path, lattices)
+    atomic_write_text(out_dir / f"failed.{job}", "".join(f"{u} {r}\n" for u, r in sorted(failed.items())))
+    stats: dict[str, Any] = {
+        "job": job, "utterances": utterances, "lattices": len(lattices), "failed": failed,
+        "frames": frames, "arcs": arcs, "arcs_before_pruning": raw_arcs,
+        "arcs_per_frame": round(arcs / max(frames, 1), 3),
+        "arcs_per_frame_before_pruning": round(raw_arcs / max(frames, 1), 3),
+        "seconds": round(seconds, 3), "lattice_seconds": round(lattice_seconds, 3),
+        "frames_per_second": round(frames / seconds, 1) if seconds > 0 else None,
+        "bytes": size, "config": dataclasses.asdict(generator.config),
+    }
+    if references is not None:
+        stats.update(num_frames_checked=cov_frames, num_pdf_frames_covered=cov_covered,
+                     num_utts_checked=cov_utts, num_paths_in_lattice=cov_paths,
+                     no_reference=no_reference[:50], no_reference_count=len(no_reference))
+    atomic_write_text(stats_path, json.dumps(stats, indent=1) + "\n")
+    share = len(failed) / max(utterances, 1)
+    log.info("job %d: %d lattices, %d failed, %d frames, %.2f arcs/frame (%.2f before pruning), %.1f s",
+             job, len(lattices), len(failed), frames, arcs / max(frames, 1), raw_arcs / max(frames, 1), seconds)
+    if share > generator.config.max_fail_share:
+        raise DenlatError(
+            f"job {job}: {len(failed)} of {utterances} utterances got no lattice ({100 * share:.1f}% > "
+            f"{100 * generator.config.max_fail_share:.1f}%), e.g. {next(iter(sorted(failed)))}: "
+            f"{failed[next(iter(sorted(failed)))]}; see {out_dir / f'failed.{job}'}"
+        )
+    mark_done(lat_path)
+    return stats

@@ -1,0 +1,302 @@
+"""Lattice-based sequence training of a hybrid model, through the generic ``Trainer``.
+
+``train_sequence`` starts from the cross-entropy ``final.mdl`` (its log priors, prior scale,
+feature description and model config are kept), reads features as that model was trained on
+them, the reference alignments (numerators) and the denominator lattice store, checks them
+(:func:`nghf.train.sequence.check_examples`), holds out a seeded subset, builds the sequence
+criterion (``conf/criterion_*.yaml``) and the updater from the optimiser config alone (SGD,
+Adam, HF, NG, NGHF), and runs :class:`SequenceTrainer` -- the generic
+:class:`~nghf.train.trainer.Trainer` plus a per-update JSONL log. It writes in ``out_dir``:
+
+* ``final.mdl`` (same self-describing format as cross-entropy training, so decoding is
+  unchanged) with a ``.done`` marker;
+* ``train_log.jsonl``: one line per update -- ``update``, ``epoch``, ``loss``,
+  ``heldout_loss`` (every ``heldout_every`` updates and at epoch ends, else null),
+  ``cg_iterations``, ``damping``, ``rho``, the quadratic-model reductions (``q_model``,
+  ``cg_q_initial``, ``cg_q_final``), ``accepted``, ``time`` (seconds of the update) and every
+  other number the optimiser reports;
+* ``meta.json`` (system, model, criterion, optimiser, parameter updates, training seconds)
+  for the results table; checkpoints (resume continues bit-identically) and the resolved
+  configs; ``bad_utts.txt`` (utterances left out, with the reason).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nghf.criteria.factory import load_sequence_criterion
+from nghf.dist.checksum import broadcast_module_, check_same_value, text_hash
+from nghf.dist.reduce import LocalReducer, Reducer
+from nghf.dist.shard import ShardedUpdates
+from nghf.lattice.numerator import check_pdf_range, read_frame_alignments
+from nghf.lattice.store import LatticeStore
+from nghf.models.factory import num_parameters
+from nghf.models.io import load_model, save_model
+from nghf.optim.first_order import FirstOrderConfig
+from nghf.train.checkpoint import LAST
+from nghf.train.data import DataConfig, split_heldout
+from nghf.train.features import read_features
+from nghf.train.run import build_updater, seed_everything
+from nghf.train.schedule import LrSchedule, ScheduleConfig
+from nghf.train.sequence import (
+    SequenceDataConfig,
+    SequenceExamples,
+    SequenceUpdates,
+    UpdatePlan,
+    check_examples,
+)
+from nghf.train.trainer import EpochRecord, ScalarWriter, Trainer, evaluate
+from nghf.train.updates import UpdateSource
+from nghf.utils.atomic import atomic_write_text, mark_done
+from nghf.utils.config import dump_config
+from nghf.utils.logging import get_logger
+
+log = get_logger(__name__)
+
+LOG_NAME = "train_log.jsonl"
+_LOG_KEYS = ("loss", "heldout_loss", "cg_iterations", "damping", "rho", "q_model", "cg_q_initial",
+             "cg_q_final", "accepted", "time")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSeqConfig:
+    """Sequence-training settings (``conf/train_seq.yaml``); the optimiser comes from its own config."""
+
+    epochs: int = 2
+    seed: int = 0
+    data: SequenceDataConfig = dataclasses.field(default_factory=SequenceDataConfig)
+    first_order: UpdatePlan = dataclasses.field(default_factory=lambda: UpdatePlan(utts_per_update=8))
+    """Update plan for SGD/Adam."""
+    second_order: UpdatePlan = dataclasses.field(
+        default_factory=lambda: UpdatePlan(utts_per_update=64, curvature_fraction=0.25, heldout_every=1))
+    """Update plan for HF/NG/NGHF."""
+    schedule: ScheduleConfig = dataclasses.field(default_factory=lambda: ScheduleConfig(kind="constant"))
+    checkpoint_every: int = 0
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+
+
+class UpdateLog:
+    """``train_log.jsonl``: one JSON object per update, appended and flushed as it happens."""
+
+    def __init__(self, path: str | Path, enabled: bool = True) -> None:
+        self.path = Path(path)
+        self.enabled = enabled
+
+    def truncate(self, last_update: int) -> None:
+        """Keep only records of updates ``<= last_update`` (what a resumed checkpoint has done)."""
+        if not self.enabled or not self.path.is_file():
+            return
+        keep = [line for line in self.path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line)["update"] <= last_update]
+        atomic_write_text(self.path, "".join(line + "\n" for line in keep))
+
+    def append(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(clean) + "\n")
+
+
+class CapturingWriter:
+    """A ``ScalarWriter`` that keeps the scalars of the current step (and forwards them)."""
+
+    def __init__(self, inner: ScalarWriter | None = None) -> None:
+        self.inner = inner
+        self.current: dict[str, float] = {}
+
+    def add_scalar(self, tag: str, value: float, step: int) -> None:
+        if tag.startswith(("train/", "update/")):
+            self.current[tag.split("/", 1)[1]] = float(value)
+        if self.inner is not None:
+            self.inner.add_scalar(tag, value, step)
+
+    def take(self) -> dict[str, float]:
+        out, self.current = self.current, {}
+        return out
+
+
+class SequenceTrainer(Trainer):
+    """The generic trainer, plus a per-update record in ``train_log.jsonl`` (optionally with
+    the held-out loss every ``heldout_every`` updates) and the accumulated training time."""
+
+    def __init__(self, *args: Any, update_log: UpdateLog, heldout_every: int = 0,
+                 writer: ScalarWriter | None = None, **kwargs: Any) -> None:
+        self.capture = CapturingWriter(writer)
+        super().__init__(*args, writer=self.capture, **kwargs)
+        self.update_log = update_log
+        self.heldout_every = heldout_every
+        self.train_seconds = 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["train_seconds"] = self.train_seconds
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+
+    def run_update(self, index: int) -> float:
+        self.capture.take()
+        start = time.perf_counter()
+        loss = super().run_update(index)
+        seconds = time.perf_counter() - start
+        self.train_seconds += seconds
+        extras = self.capture.take()
+        record: dict[str, Any] = {k: None for k in _LOG_KEYS}
+        record.update(extras)
+        if "skipped" in extras:  # first-order updaters report skipped non-finite updates
+            record["accepted"] = 1.0 - extras["skipped"]
+        record.update(update=self.global_update + 1, epoch=self.epoch + 1, index=index + 1, loss=loss,
+                      time=round(seconds, 4), train_seconds=round(self.train_seconds, 3))
+        if self.heldout_every and (self.global_update + 1) % self.heldout_every == 0:
+            record["heldout_loss"], record["heldout_frame_acc"] = evaluate(
+                self.model, self.criterion, self.heldout, self.device, self.reducer)
+        if self.reducer.rank == 0:
+            self.update_log.append(record)
+        return loss
+
+    def _end_epoch(self, num_updates: int) -> None:
+        super()._end_epoch(num_updates)
+        rec = self.history[-1]
+        if self.reducer.rank == 0:
+            self.update_log.append({"epoch_end": rec.epoch + 1, "update": self.global_update,
+                                    "train_loss": rec.train_loss, "heldout_loss": rec.heldout_loss,
+                                    "heldout_frame_acc": rec.heldout_acc})
+
+
+def optimiser_name(optim_config: Any) -> str:
+    """``sgd``, ``adam``, ``hf``, ``ng``, or ``nghf-A``/``-B``/``-C``."""
+    kind = getattr(optim_config, "kind", "?")
+    formulation = getattr(optim_config, "formulation", None)
+    return f"{kind}-{formulation}" if kind == "nghf" and formulation else str(kind)
+
+
+def train_sequence(
+    config: TrainSeqConfig,
+    data_dir: str | Path,
+    ali_dir: str | Path,
+    denlat_dir: str | Path,
+    init_model: str | Path,
+    out_dir: str | Path,
+    criterion_config: str | Path,
+    optim_config: Any,
+    device: str = "cpu",
+    resume: bool = False,
+    criterion_overrides: Sequence[str] = (),
+    trans_model: str | Path | None = None,
+    num_pdfs: int | None = None,
+    reducer: Reducer | None = None,
+) -> list[EpochRecord]:
+    """Sequence-train ``init_model`` and write ``out_dir/final.mdl`` (see the module docstring).
+
+    With a distributed ``reducer`` every rank runs this; updates are shared out by
+    ``ShardedUpdates`` and rank 0 writes the outputs.
+    """
+    reducer = reducer or LocalReducer()
+    main_rank = reducer.rank == 0
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    loaded = load_model(init_model, "cpu", num_pdfs=num_pdfs)
+    if loaded.log_priors is None:
+        raise ValueError(f"{init_model}: the model has no log priors (needed for the sequence criteria)")
+    model = loaded.model
+    criterion = load_sequence_criterion(criterion_config, loaded.log_priors, criterion_overrides)
+    if main_rank:
+        dump_config(config, out_dir / "train_config.yaml")
+        dump_config(criterion.config, out_dir / "criterion_config.yaml")
+        dump_config(optim_config, out_dir / "optim_config.yaml")
+        dump_config(loaded.model_config, out_dir / "model_config.yaml")
+    dtype = next(model.parameters()).dtype
+
+    feats = read_features(data_dir, norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
+    if dtype == torch.float64:
+        feats = {u: f.astype(np.float64) for u, f in feats.items()}
+    alis = read_frame_alignments(ali_dir, trans_model)
+    check_pdf_range(alis, model.num_pdfs, str(ali_dir))
+    store = LatticeStore(denlat_dir)
+    fitted, bad = check_examples(feats, alis, store, model.subsampling, config.data.ali_tolerance,
+                                 config.data.max_bad_share)
+    if main_rank:
+        atomic_write_text(out_dir / "bad_utts.txt", "".join(f"{u} {r}\n" for u, r in sorted(bad.items())))
+    split = DataConfig(heldout_fraction=config.data.heldout_fraction,
+                       max_heldout_utts=config.data.max_heldout_utts, seed=config.data.seed)
+    train_utts, heldout_utts = split_heldout(list(fitted), split)
+    examples = SequenceExamples(feats, fitted, store, model.subsampling)
+    first_order = isinstance(optim_config, FirstOrderConfig)
+    plan = config.first_order if first_order else config.second_order
+    check_same_value(reducer, text_hash(train_utts), "the sequence-training utterance list")
+    single = SequenceUpdates(examples, train_utts, plan, config.data.batch_frames, config.data.seed)
+    source: UpdateSource = single
+    if reducer.world_size > 1:
+        source = ShardedUpdates(single, reducer.rank, reducer.world_size)
+    heldout = examples.batches(heldout_utts, config.data.heldout_batch_frames)
+    log.info("%s: %s criterion, %s optimiser, %d parameters, %d train / %d held-out utterances "
+             "(%d left out), %d updates per epoch of %d utterances", out_dir, criterion.name,
+             optimiser_name(optim_config), num_parameters(model), len(train_utts), len(heldout_utts),
+             len(bad), single.num_updates(0), plan.utts_per_update)
+
+    seed_everything(config.seed)
+    model.to(device)
+    model.train()
+    broadcast_module_(reducer, model)
+    updater = build_updater(optim_config, model)
+    schedule = LrSchedule(config.schedule, updater.lr) if hasattr(updater, "lr") else None
+    tb = None
+    if config.tensorboard and main_rank:
+        from torch.utils.tensorboard import SummaryWriter
+
+        tb = SummaryWriter(str(out_dir / "tensorboard"))
+    update_log = UpdateLog(out_dir / LOG_NAME, enabled=main_rank)
+    trainer = SequenceTrainer(
+        model, criterion, updater, source, heldout, out_dir, config.epochs, schedule, device=device,
+        reducer=reducer, checkpoint_every=config.checkpoint_every, writer=tb, update_log=update_log,
+        heldout_every=plan.heldout_every,
+    )
+    if resume and (out_dir / LAST).is_file():
+        trainer.resume()
+        update_log.truncate(trainer.global_update)
+    else:
+        if resume:
+            log.info("%s: no checkpoint yet, starting from the cross-entropy model", out_dir / LAST)
+        if main_rank:
+            (out_dir / LOG_NAME).unlink(missing_ok=True)
+        initial_loss, initial_acc = evaluate(model, criterion, heldout, device, reducer)
+        update_log.append({"update": 0, "epoch": 0, "heldout_loss": initial_loss, "heldout_frame_acc": initial_acc})
+        log.info("initial held-out %s loss per frame %.5f", criterion.name, initial_loss)
+    history = trainer.train()
+    if tb is not None:
+        tb.close()
+    if not main_rank:
+        return history
+
+    final = out_dir / "final.mdl"
+    save_model(final, model, loaded.model_config, loaded.features, loaded.log_priors, loaded.prior_scale)
+    meta = {
+        "system": out_dir.name, "model": loaded.model_config.kind, "criterion": criterion.name,
+        "optimiser": optimiser_name(optim_config), "updates": trainer.global_update,
+        "train_seconds": round(trainer.train_seconds, 3), "train_log": str(out_dir / LOG_NAME),
+        "epochs": len(history),
+        "parameters": num_parameters(model), "init_model": str(init_model), "device": str(device),
+        "train_utterances": len(train_utts), "heldout_utterances": len(heldout_utts), "left_out": len(bad),
+        "final_heldout_loss": history[-1].heldout_loss if history else None,
+    }
+    atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
+    mark_done(final)
+    log.info("wrote %s (%d parameter updates, %.1f s of training)", final, trainer.global_update,
+             trainer.train_seconds)
+    return history
