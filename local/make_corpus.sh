@@ -52,7 +52,7 @@ if [[ -f $out/.params ]] && [[ $(cat "$out/.params") != "$params" ]]; then
   echo "$0: use another directory or --force true" >&2
   exit 1
 fi
-echo "$params" > "$out/.params"
+[[ -f $out/.params ]] || echo "$params" > "$out/.params"
 
 if [[ -f $out/.done ]]; then
   echo "$0: $out is already complete (use --force true to rebuild)"

@@ -3,8 +3,10 @@ disjoint speakers and sentences, LM text, Kaldi data dir consistency, audio form
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import wave
 from pathlib import Path
@@ -21,14 +23,26 @@ FILES = ("wav.scp", "segments", "text", "utt2spk", "spk2utt", "reco2dur", "utt2d
 
 @pytest.fixture(scope="session")
 def corpora(tmp_path_factory, repo_root):
-    """Two tiny builds: A in this process with one job, B through the shell script with two."""
-    base = tmp_path_factory.mktemp("corpus")
-    config = load_config(CorpusConfig, repo_root / "conf" / "corpus.yaml")
-    build_corpus(config, base / "a", "tiny", nj=1)
-    env = {**os.environ, "LC_ALL": "C"}
-    proc = subprocess.run([str(repo_root / "local" / "make_corpus.sh"), "--size", "tiny", "--nj", "2",
-                           str(base / "b")], capture_output=True, text=True, env=env, cwd=repo_root)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    """Two tiny builds: A in this process with one job, B through the shell script with two.
+
+    Built once per test run: under pytest-xdist the workers share them (a file lock makes
+    the first worker build and the others wait)."""
+    shared = os.environ.get("PYTEST_XDIST_WORKER") is not None
+    root = tmp_path_factory.getbasetemp().parent if shared else tmp_path_factory.getbasetemp()
+    base = root / "corpus_tiny"
+    with open(root / "corpus_tiny.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / "built").exists():
+            if base.exists():
+                shutil.rmtree(base)
+            base.mkdir()
+            config = load_config(CorpusConfig, repo_root / "conf" / "corpus.yaml")
+            build_corpus(config, base / "a", "tiny", nj=1)
+            env = {**os.environ, "LC_ALL": "C"}
+            proc = subprocess.run([str(repo_root / "local" / "make_corpus.sh"), "--size", "tiny", "--nj", "2",
+                                   str(base / "b")], capture_output=True, text=True, env=env, cwd=repo_root)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            (base / "built").touch()
     return base / "a", base / "b"
 
 
@@ -70,8 +84,6 @@ def test_rerun_is_a_noop_and_other_options_are_refused(corpora, repo_root):
 
 def test_killed_render_resumes_to_the_same_bytes(corpora, repo_root, tmp_path):
     a, b = corpora
-    import shutil
-
     c = tmp_path / "c"
     shutil.copytree(b, c)
     victim = sorted((c / "meta").iterdir())[0].stem
@@ -88,8 +100,6 @@ def test_killed_render_resumes_to_the_same_bytes(corpora, repo_root, tmp_path):
 
 
 def test_merge_names_missing_recordings(corpora, tmp_path):
-    import shutil
-
     a, _ = corpora
     d = tmp_path / "d"
     shutil.copytree(a, d)
