@@ -53,6 +53,7 @@ def write_data_dir(directory: Path, metas: list[dict], out_dir: Path) -> dict:
     words: Counter[str] = Counter()
     genres: Counter[str] = Counter()
     engines: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
     speech = 0.0
     for meta in metas:
         reco = meta["reco_id"]
@@ -67,6 +68,7 @@ def write_data_dir(directory: Path, metas: list[dict], out_dir: Path) -> dict:
             spk2utt.setdefault(u["spk_id"], []).append(u["utt_id"])
             words.update(u["text"].split())
             engines[u["engine"]] += 1
+            sources[u["source"].split(":")[0]] += 1
             speech += u["end"] - u["start"]
     rows["spk2utt"] = [f"{spk} {' '.join(sorted(utts))}" for spk, utts in spk2utt.items()]
     with atomic_path(directory) as tmp:
@@ -83,6 +85,8 @@ def write_data_dir(directory: Path, metas: list[dict], out_dir: Path) -> dict:
         "vocabulary": len(words),
         "genres": dict(sorted(genres.items())),
         "engines": dict(sorted(engines.items())),
+        "text_sources": dict(sorted(sources.items())),
+        "telephone_utterances": sum(u["telephone"] for m in metas for u in m["utterances"]),
         "_vocab": set(words),
         "_counts": words,
     }
