@@ -25,6 +25,8 @@ device=cpu            # device for neural-network training and decoding (cpu, cu
 exp=exp               # models, logs, decodes and the results file
 data=data             # Kaldi data directories
 corpus=corpus         # where the embedded corpus is generated
+featdir=features      # feature archives (fbank for the networks, MFCC for the GMMs)
+results_md=RESULTS.md # the generated results table (plots go to <exp>/plots)
 # End configuration section.
 usage="Usage: $0 [options]
 Runs the embedded-corpus recipe end to end (stages listed at the top of $0)."
@@ -41,12 +43,14 @@ stage_dir=$exp
 if [[ $quick == true ]]; then
   size=tiny
   vocab_words=2000       # most frequent LM-text words added to the training words
+  lm_prune=1e-6          # relative-entropy pruning of the decoding trigram (graph size)
   mono_gauss=300; mono_iters=15
   tri1_leaves=200; tri1_gauss=1000; tri2_leaves=300; tri2_gauss=1500; tri_iters=10
   ce_overrides="epochs=3"
   decode_opts="--beam 10 --lattice-beam 5"
 else
-  vocab_words=10000
+  vocab_words=20000
+  lm_prune=1e-7
   mono_gauss=1000; mono_iters=30
   tri1_leaves=1000; tri1_gauss=6000; tri2_leaves=1500; tri2_gauss=10000; tri_iters=25
   ce_overrides=""
@@ -82,9 +86,9 @@ stage_features() {
   local x n
   for x in train dev eval; do
     n=$(nj_for "$data/$x")
-    steps/make_fbank.sh --nj "$n" --cmd "$train_cmd" "$data/$x" "$exp/make_fbank/$x" fbank
-    steps/compute_cmvn_stats.sh "$data/$x" "$exp/make_fbank/$x" fbank
-    steps/make_mfcc.sh --nj "$n" --cmd "$train_cmd" "$data/$x" mfcc/"$x"
+    steps/make_fbank.sh --nj "$n" --cmd "$train_cmd" "$data/$x" "$exp/make_fbank/$x" "$featdir/fbank"
+    steps/compute_cmvn_stats.sh "$data/$x" "$exp/make_fbank/$x" "$featdir/fbank"
+    steps/make_mfcc.sh --nj "$n" --cmd "$train_cmd" "$data/$x" "$featdir/mfcc/$x"
   done
 }
 
@@ -94,7 +98,7 @@ stage_lang() {
   steps/prepare_lang.sh "$data/local/dict" "<unk>" "$data/local/lang_tmp" "$data/lang"
   steps/validate_lang.sh "$data/lang"
   # Trigram for decoding; bigram (weak LM) for the denominator graphs of sequence training.
-  steps/train_lm.sh --order 3 --dev-text "$data/dev/text" "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/tg"
+  steps/train_lm.sh --order 3 --prune-threshold "$lm_prune" --dev-text "$data/dev/text" "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/tg"
   steps/format_lm.sh "$data/lang" "$data/local/lm/tg/lm.arpa.gz" "$data/lang_test_tg"
   steps/train_lm.sh --order 2 --dev-text "$data/dev/text" "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/bg"
   steps/format_lm.sh "$data/lang" "$data/local/lm/bg/lm.arpa.gz" "$data/lang_bg"
@@ -154,8 +158,8 @@ stage_ce_decode() {
 }
 
 stage_results() {
-  nghf-results --results "$results" --out RESULTS.md --plots-dir "$exp/plots"
-  cat RESULTS.md
+  nghf-results --results "$results" --out "$results_md" --plots-dir "$exp/plots"
+  cat "$results_md"
 }
 
 run_stage 0 corpus stage_corpus
