@@ -1,0 +1,198 @@
+"""Sequence training end to end on a tiny synthetic corpus: denominator lattices from a pdf-loop
+HCLG and a model file (through nghf-make-denlats), numerators from pdf/phone alignments, and
+MMI through ``train_sequence`` (the generic Trainer) with SGD and NGHF."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from nghf_synth_data import synth_corpus, write_data_dir
+
+from nghf._kaldi import kaldifst
+from nghf.bin.make_denlats import main as make_denlats_main
+from nghf.bin.train import main as train_main
+from nghf.criteria.factory import load_sequence_criterion
+from nghf.decode.graph import write_tid2pdf
+from nghf.gmm.align import write_alignments
+from nghf.lattice.numerator import read_frame_alignments
+from nghf.lattice.store import LatticeStore
+from nghf.lattice.types import SequenceLattices
+from nghf.models.factory import ModelConfig, build_model
+from nghf.models.io import FeatureInfo, load_model, save_model
+from nghf.models.priors import log_priors_from_counts, pdf_counts
+from nghf.models.tdnn import TdnnConfig
+from nghf.optim.config import load_optim_config
+from nghf.optim.first_order import FirstOrderConfig
+from nghf.train.features import DataError, read_features
+from nghf.train.sequence import SequenceExamples, SequenceUpdates, UpdatePlan, check_examples
+from nghf.train.sequence_run import TrainSeqConfig, train_sequence
+from nghf.train.trainer import evaluate
+
+NUM_PDFS = 4
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _pdf_loop_graph(gdir: Path) -> None:
+    """A free loop over the pdfs: transition-id p+1 emits pdf p (with a self-loop), word p+1."""
+    fst = kaldifst.StdVectorFst()
+    loop = fst.add_state()
+    fst.start = loop
+    fst.set_final(loop, 0.0)
+    for p in range(NUM_PDFS):
+        s = fst.add_state()
+        fst.add_arc(loop, kaldifst.StdArc(p + 1, p + 1, 1.0, s))
+        fst.add_arc(s, kaldifst.StdArc(p + 1, 0, 0.3, s))
+        fst.add_arc(s, kaldifst.StdArc(0, 0, 0.2, loop))
+    gdir.mkdir(parents=True)
+    fst.write(str(gdir / "HCLG.fst"))
+    (gdir / "words.txt").write_text("<eps> 0\n" + "".join(f"w{p} {p + 1}\n" for p in range(NUM_PDFS)))
+    write_tid2pdf(gdir / "tid2pdf", np.arange(-1, NUM_PDFS))
+    (gdir / "tid2phone").write_text("".join(f"{p + 1} {p + 1}\n" for p in range(NUM_PDFS)))
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seq")
+    feats, alis = synth_corpus(num_utts=14, num_pdfs=NUM_PDFS, dim=6, min_len=16, max_len=28, seed=3)
+    data, _ = write_data_dir(root, feats, alis)
+    ali_dir = root / "ali"
+    write_alignments(ali_dir / "pdf.1.gz", alis)
+    write_alignments(ali_dir / "phone.1.gz", {u: a + 1 for u, a in alis.items()})
+    torch.manual_seed(0)
+    config = ModelConfig(kind="tdnn", tdnn=TdnnConfig(hidden_dim=12, contexts=((-1, 0, 1), (-1, 0, 1)), norm="none"))
+    model = build_model(config, 6, NUM_PDFS)
+    priors = log_priors_from_counts(pdf_counts(alis.values(), NUM_PDFS))
+    save_model(root / "ce" / "final.mdl", model, config, FeatureInfo(dim=6), priors)
+    _pdf_loop_graph(root / "graph")
+    den = root / "denlats"
+    for job in (1, 2):
+        rc = make_denlats_main([str(root / "graph"), str(data), str(root / "ce" / "final.mdl"), str(den),
+                                "--tid2phone", str(root / "graph" / "tid2phone"), "--acwt", "0.3",
+                                "--beam", "15", "--lattice-beam", "6", "--min-posterior", "1e-4",
+                                "--ali-dir", str(ali_dir), "--nj", "2", "--job", str(job)])
+        assert rc == 0
+    crit = root / "mmi.yaml"
+    crit.write_text("name: mmi\nacoustic_scale: 0.3\nxent_weight: 0.0\ncurvature: exact\nprecision: float64\n")
+    return {"root": root, "data": data, "ali": ali_dir, "den": den, "crit": crit, "feats": feats}
+
+
+def _criterion_loss(setup, model_path: Path) -> float:
+    """MMI loss per frame over every usable utterance (the training criterion)."""
+    loaded = load_model(model_path)
+    feats = read_features(setup["data"])
+    store = LatticeStore(setup["den"])
+    good, _ = check_examples(feats, read_frame_alignments(setup["ali"]), store)
+    batches = SequenceExamples(feats, good, store).batches(sorted(good), 10_000)
+    crit = load_sequence_criterion(setup["crit"], loaded.log_priors)
+    return evaluate(loaded.model, crit, batches, "cpu")[0]
+
+
+def test_denominator_lattices_and_stats(setup):
+    store = LatticeStore(setup["den"])
+    assert sorted(store) == sorted(setup["feats"])
+    stats = [json.loads((setup["den"] / f"stats.{j}.json").read_text()) for j in (1, 2)]
+    assert sum(s["lattices"] for s in stats) == 14 and not any(s["failed"] for s in stats)
+    assert all(s["arcs_per_frame"] > 1.0 for s in stats)  # real competitors, not single paths
+    assert sum(s["num_utts_checked"] for s in stats) == 14
+
+
+def test_update_source_is_seeded_and_carries_lattices(setup):
+    feats = read_features(setup["data"])
+    store = LatticeStore(setup["den"])
+    good, bad = check_examples(feats, read_frame_alignments(setup["ali"]), store)
+    assert not bad
+    utts = sorted(good)[:12]
+    src = SequenceUpdates(SequenceExamples(feats, good, store), utts, UpdatePlan(5, 0.4), batch_frames=60, seed=1)
+    assert src.num_updates(0) == 2
+    again = SequenceUpdates(SequenceExamples(feats, good, store), utts, UpdatePlan(5, 0.4), batch_frames=60, seed=1)
+    assert src.epoch_groups(0) == again.epoch_groups(0) != src.epoch_groups(1)
+    grad, curv = src.update_batches(0, 1)
+    grad_ids = [u for b in grad for u in b.utt_ids]
+    assert sorted(grad_ids) == sorted(src.epoch_groups(0)[1]) and len(grad) > 1
+    assert all(b.features.shape[0] * b.features.shape[1] <= 60 or b.size == 1 for b in grad)
+    assert {u for b in curv for u in b.utt_ids} < set(grad_ids)
+    for b in grad:
+        assert isinstance(b.lattices, SequenceLattices) and b.lattices.den.utt_ids == b.utt_ids
+        assert b.lattices.num.lattices[0].is_single_path()
+
+
+def test_bad_inputs_are_reported_by_utterance(setup):
+    feats = read_features(setup["data"])
+    store = LatticeStore(setup["den"])
+    alis = read_frame_alignments(setup["ali"])
+    dens = {u: store[u] for u in store}
+    victim, short = sorted(feats)[0], sorted(feats)[1]
+    del dens[victim]
+    alis = dict(alis)
+    from nghf.lattice.numerator import FrameAlignment
+
+    a = alis[short]
+    alis[short] = FrameAlignment(short, a.pdf[:-5], a.phone[:-5], a.tid[:-5])
+    good, bad = check_examples(feats, alis, dens, max_bad_share=0.2)
+    assert bad == {victim: "no denominator lattice",
+                   short: f"alignment has {a.num_frames - 5} output frames, the lattice {a.num_frames} (tolerance 2)"}
+    assert len(good) == len(feats) - 2
+    with pytest.raises(DataError, match=f"2 of 14 utterances .* {victim}: no denominator lattice"):
+        check_examples(feats, alis, dens, max_bad_share=0.1)
+
+
+@pytest.mark.parametrize("optim", ["sgd", "nghf"])
+def test_mmi_training_lowers_the_criterion(setup, optim, tmp_path):
+    root = setup["root"]
+    config = TrainSeqConfig(epochs=2 if optim == "sgd" else 1, seed=0)
+    config = TrainSeqConfig(
+        epochs=config.epochs,
+        data=type(config.data)(heldout_fraction=0.15, batch_frames=200),
+        first_order=UpdatePlan(utts_per_update=4),
+        second_order=UpdatePlan(utts_per_update=6, curvature_fraction=0.5, heldout_every=1, max_updates_per_epoch=3),
+    )
+    if optim == "sgd":
+        opt = FirstOrderConfig(kind="sgd", lr=0.5, momentum=0.5)
+    else:
+        opt = load_optim_config(REPO / "conf" / "optim_nghf.yaml", ["cg.max_iters=8"])
+    out = tmp_path / optim
+    before = _criterion_loss(setup, root / "ce" / "final.mdl")
+    train_sequence(config, setup["data"], setup["ali"], setup["den"], root / "ce" / "final.mdl", out,
+                   setup["crit"], opt)
+    after = _criterion_loss(setup, out / "final.mdl")
+    assert after < before - 1e-3, (before, after)
+    records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    updates = [r for r in records if r["update"] > 0 and "epoch_end" not in r]
+    assert records[0]["update"] == 0 and [r["update"] for r in updates] == list(range(1, len(updates) + 1))
+    assert {"loss", "heldout_loss", "cg_iterations", "damping", "rho", "accepted", "time"} <= set(updates[0])
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["criterion"] == "mmi" and meta["updates"] == len(updates)
+    assert meta["optimiser"] == ("sgd" if optim == "sgd" else "nghf-B")
+    if optim == "nghf":
+        assert all(r["cg_iterations"] >= 1 and r["heldout_loss"] is not None for r in updates)
+    loaded = load_model(out / "final.mdl")  # same self-describing format, priors kept
+    torch.testing.assert_close(loaded.log_priors, load_model(root / "ce" / "final.mdl").log_priors)
+
+
+def test_resume_is_bit_identical_through_the_command(setup, tmp_path):
+    root = setup["root"]
+    conf = tmp_path / "train_seq.yaml"
+    conf.write_text("epochs: 2\ndata:\n  heldout_fraction: 0.15\nfirst_order:\n  utts_per_update: 6\n")
+    opt = tmp_path / "sgd.yaml"
+    opt.write_text("kind: sgd\nlr: 0.3\n")
+    common = ["--denlat-dir", str(setup["den"]), "--init-model", str(root / "ce" / "final.mdl"),
+              "--criterion-config", str(setup["crit"]), "--optim-config", str(opt), "--config", str(conf)]
+    args = [str(setup["data"]), str(setup["ali"]), str(NUM_PDFS)]
+    assert train_main([*common, *args, str(tmp_path / "full")]) == 0
+    assert train_main([*common, "--set", "epochs=1", *args, str(tmp_path / "part")]) == 0
+    assert train_main([*common, "--resume", *args, str(tmp_path / "part")]) == 0
+    full = load_model(tmp_path / "full" / "final.mdl").model.state_dict()
+    part = load_model(tmp_path / "part" / "final.mdl").model.state_dict()
+    for k in full:
+        assert torch.equal(full[k], part[k]), k
+    log_full = (tmp_path / "full" / "train_log.jsonl").read_text().splitlines()
+    log_part = (tmp_path / "part" / "train_log.jsonl").read_text().splitlines()
+    strip = [{k: v for k, v in json.loads(line).items() if k not in ("time", "train_seconds")} for line in log_full]
+    assert strip == [{k: v for k, v in json.loads(line).items() if k not in ("time", "train_seconds")}
+                     for line in log_part]
+    # A wrong pdf count is a clear error, not a traceback.
+    assert train_main([*common, str(setup["data"]), str(setup["ali"]), "7", str(tmp_path / "bad")]) == 1
