@@ -130,19 +130,29 @@ def failure_report(error_dir: str | Path, world_size: int, exit_code: int, log_p
                      "failed; see torchrun's summary above" + (f" and the rank logs {log_pattern}" if log_pattern else ""))
         return "\n".join(lines)
     own = [r for r in records if not _is_peer_failure(str(r.get("error", "")))]
-    root = own[0] if own else records[0]
-    lines.append(f"root cause: rank {root['rank']} failed: {root['error']}")
-    if root.get("log"):
-        lines.append(f"  log: {root['log']}")
-        lines += [f"  | {x}" for x in _tail(Path(root["log"]), tail)]
+    seen = {r.get("rank") for r in records}
+    silent = [r for r in range(world_size) if r not in seen]
+    root = own[0] if own else None
+    if root is None and silent:
+        # every record is a peer/timeout error: the culprits are the ranks that left none
+        lines.append(f"root cause: rank(s) {', '.join(map(str, silent))} never reached the collective the others "
+                     "waited in (hung, or killed without a record)")
+        if log_pattern:
+            for r in silent:
+                lines.append(f"  log: {log_pattern.replace('{rank}', str(r))}")
+                lines += [f"  | {x}" for x in _tail(Path(log_pattern.replace("{rank}", str(r))), tail)]
+    else:
+        root = root or records[0]
+        lines.append(f"root cause: rank {root['rank']} failed: {root['error']}")
+        if root.get("log"):
+            lines.append(f"  log: {root['log']}")
+            lines += [f"  | {x}" for x in _tail(Path(root["log"]), tail)]
     for rec in records:
         if rec is root:
             continue
-        kind = "after a peer failed" if _is_peer_failure(str(rec.get("error", ""))) else "also failed"
+        kind = "after a peer failed or timed out" if _is_peer_failure(str(rec.get("error", ""))) else "also failed"
         lines.append(f"rank {rec['rank']} {kind}: {rec['error']}" + (f" (log: {rec['log']})" if rec.get("log") else ""))
-    seen = {r.get("rank") for r in records}
-    silent = [r for r in range(world_size) if r not in seen]
-    if silent:
+    if silent and root is not None:
         lines.append(f"rank(s) {', '.join(map(str, silent))} left no record (stopped by torchrun after the failure)")
     return "\n".join(lines)
 

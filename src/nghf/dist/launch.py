@@ -183,7 +183,10 @@ def launch(command: Sequence[str], config: LaunchConfig, env: Mapping[str, str] 
     env[ERROR_DIR_ENV] = str(error_dir)
     if config.rank_log:
         env[RANK_LOG_ENV] = config.rank_log
-        Path(config.rank_log).parent.mkdir(parents=True, exist_ok=True)
+        for rank in range(world):  # one log per rank and run, like the dispatcher's job logs
+            path = rank_log_path(config.rank_log, rank)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("", encoding="utf-8")
     if world > 1:
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // config.num_workers)))
         log.info("starting %d ranks: %s", world, " ".join(argv))
