@@ -5,6 +5,8 @@ MMI through ``train_sequence`` (the generic Trainer) with SGD and NGHF."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +198,40 @@ def test_resume_is_bit_identical_through_the_command(setup, tmp_path):
                      for line in log_part]
     # A wrong pdf count is a clear error, not a traceback.
     assert train_main([*common, str(setup["data"]), str(setup["ali"]), "7", str(tmp_path / "bad")]) == 1
+
+
+def _script(name: str, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run(["bash", str(REPO / "steps" / name), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_make_denlats_and_train_seq_scripts(setup, tmp_path):
+    root = setup["root"]
+    graph, model = str(root / "graph"), str(root / "ce" / "final.mdl")
+    den = tmp_path / "denlats"
+    bad = _script("make_denlats.sh", graph, str(setup["data"]), model)
+    assert bad.returncode == 1 and "expected 4 argument(s)" in bad.stderr
+    bad = _script("make_denlats.sh", graph, str(setup["data"]), model, str(den))
+    assert bad.returncode == 1 and "final.mdl to exist" in bad.stderr  # no transition model
+    args = ["--nj", "2", "--acwt", "0.3", "--tid2phone", f"{graph}/tid2phone", "--ali-dir", str(setup["ali"]),
+            graph, str(setup["data"]), model, str(den)]
+    done = _script("make_denlats.sh", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"lattices":14' in done.stdout and '"num_path_in_lattice_share":' in done.stdout
+    assert json.loads((den / "stats.json").read_text())["failed"] == 0
+    assert "has lattices already" in _script("make_denlats.sh", *args).stdout
+
+    (setup["ali"] / "num_pdfs").write_text(f"{NUM_PDFS}\n")
+    conf = tmp_path / "train_seq.yaml"
+    conf.write_text("epochs: 1\ndata:\n  heldout_fraction: 0.15\nfirst_order:\n  utts_per_update: 6\n")
+    exp = tmp_path / "mmi_adam"
+    targs = ["--optim-config", str(REPO / "conf" / "optim_adam.yaml"), "--train-config", str(conf),
+             "--criterion-config", str(REPO / "conf" / "criterion_mpfe.yaml"), "--criterion-overrides",
+             "acoustic_scale=0.3 silence_phones=[] one_silence_class=false",
+             str(setup["data"]), str(setup["ali"]), str(den), str(root / "ce"), str(exp)]
+    done = _script("train_seq.sh", *targs)
+    assert done.returncode == 0, done.stdout + done.stderr
+    meta = json.loads((exp / "meta.json").read_text())
+    assert (meta["criterion"], meta["optimiser"], meta["updates"]) == ("mpfe", "adam", 2)
+    assert "trained already" in _script("train_seq.sh", *targs).stdout
