@@ -287,6 +287,10 @@ def test_train_lm_cli_prunes_and_cuts(tmp_path: Path, capsys: pytest.CaptureFixt
     again = read_arpa(tmp_path / "p2.arpa")
     assert {g: round(v, 5) for g, v in again.logprobs[2].items()} == {
         g: round(v, 5) for g, v in expected.logprobs[2].items()}
+    # threshold 0 on an existing model: an identical copy is written
+    assert train_lm_main(["--lm", str(tmp_path / "full.arpa"), "--prune-threshold", "0",
+                          "--arpa", str(tmp_path / "copy.arpa")]) == 0
+    assert read_arpa(tmp_path / "copy.arpa").logprobs == full.logprobs
     # bad options: one clear line, exit 1
     assert train_lm_main([*base, "--arpa", str(tmp_path / "x.arpa"), "--prune-threshold", "-1"]) == 1
     assert train_lm_main(["--lm", str(tmp_path / "full.arpa"), "--min-counts", "2"]) == 1

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("pruning an existing model (--lm, --prune-threshold) needs --arpa for the output")
             if threshold > 0.0:
                 unpruned, (lm, prune_stats) = lm, prune_relative_entropy(lm, threshold)
+            if args.arpa:
                 write_arpa(lm, args.arpa)
         else:
             if not args.text or not args.arpa:
