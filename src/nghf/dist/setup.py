@@ -117,8 +117,13 @@ def rank_device(device: str | torch.device, env: DistEnv) -> torch.device:
 
 
 def backend_for(device: torch.device) -> str:
-    """NCCL for CUDA tensors, gloo otherwise."""
-    return "nccl" if device.type == "cuda" else "gloo"
+    """gloo on CPU; on CUDA NCCL for GPU tensors plus gloo for the few CPU tensors (frame
+    counts, checksums) that the trainer reduces."""
+    return "cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo"
+
+
+def device_is_cuda(device: torch.device) -> bool:
+    return device.type == "cuda"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,12 +158,12 @@ def distributed(device: str | torch.device = "cpu", env: DistEnv | None = None,
     add_rank_log(env)
     dev = rank_device(device, env)
     backend = backend_for(dev)
-    if backend == "nccl" and not dist.is_nccl_available():  # pragma: no cover - GPU builds only
+    if device_is_cuda(dev) and not dist.is_nccl_available():  # pragma: no cover - GPU builds only
         raise DistSetupError("NCCL is not available in this torch build")
     timeout = dt.timedelta(seconds=env.timeout_s)
     log.info("rank %d of %d (local rank %d): initialising %s process group on %s (timeout %.0f s)",
              env.rank, env.world_size, env.local_rank, backend, dev, env.timeout_s)
-    kwargs = {"device_id": dev} if backend == "nccl" else {}
+    kwargs = {"device_id": dev} if device_is_cuda(dev) else {}
     dist.init_process_group(backend, init_method=init_method or "env://", rank=env.rank,
                             world_size=env.world_size, timeout=timeout, **kwargs)
     yield DistContext(env, dev, TorchDistReducer())

@@ -77,7 +77,8 @@ def evaluate(
         mine = list(batches)[reducer.rank :: reducer.world_size]
         loss, acc = evaluate(model, criterion, mine, device)
         frames = sum(count_frames(b, model) for b in mine)
-        sums = reducer.sum_(torch.tensor([loss * frames, acc * frames, float(frames)], dtype=torch.float64))
+        sums = reducer.sum_(torch.tensor([loss * frames, acc * frames, float(frames)], dtype=torch.float64,
+                                         device=device))
         return float(sums[0] / max(sums[2], 1.0)), float(sums[1] / max(sums[2], 1.0))
     was_training = model.training
     model.eval()
