@@ -9,7 +9,8 @@
 #
 # Stages: 0 corpus, 1 data dirs, 2 features, 3 lang + LMs, 4 monophone GMM, 5 triphone GMM
 # (tri1), 6 triphone GMM (tri2) + pdf alignments, 7 GMM graph + decoding, 8 hybrid CE training,
-# 9 hybrid CE decoding, 20 results table and plots.
+# 9 hybrid CE decoding, 10 denominator lattices (weak-LM graph), 11 sequence training (each
+# criterion x optimiser), 12 sequence-trained decoding, 20 results table and plots.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,6 +22,9 @@ quick=false           # true: tiny corpus and small systems (the end-to-end test
 size=default          # corpus size: tiny or default (--quick true implies tiny)
 nj=2                  # parallel jobs for corpus, features, GMM training, alignment, decoding
 models="tdnn"         # hybrid models to train: any of "tdnn lstm rnn"
+criteria="mmi mpfe"   # sequence criteria: any of "mmi bmmi mpfe smbr"
+optimisers="sgd adam nghf"  # sequence-training optimisers: any of "sgd adam hf ng nghf"
+num_workers=1         # torch.distributed ranks for CE and sequence training
 device=cpu            # device for neural-network training and decoding (cpu, cuda)
 exp=exp               # models, logs, decodes and the results file
 data=data             # Kaldi data directories
@@ -47,6 +51,7 @@ if [[ $quick == true ]]; then
   mono_gauss=300; mono_iters=15
   tri1_leaves=200; tri1_gauss=1000; tri2_leaves=300; tri2_gauss=1500; tri_iters=10
   ce_overrides="epochs=3"
+  seq_overrides="epochs=1 second_order.utts_per_update=16 first_order.utts_per_update=4"
   decode_opts="--beam 10 --lattice-beam 5"
 else
   vocab_words=20000
@@ -54,6 +59,7 @@ else
   mono_gauss=1000; mono_iters=30
   tri1_leaves=1000; tri1_gauss=6000; tri2_leaves=1500; tri2_gauss=10000; tri_iters=25
   ce_overrides=""
+  seq_overrides=""
   decode_opts="--beam 11 --lattice-beam 6"
 fi
 results=$exp/results.jsonl
@@ -139,7 +145,7 @@ stage_gmm_decode() {
 stage_ce_train() {
   local m
   for m in $models; do
-    steps/train_ce.sh --cmd "$cuda_cmd" --device "$device" --overrides "$ce_overrides" \
+    steps/train_ce.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" --overrides "$ce_overrides" \
       --model-config "conf/model_$m.yaml" "$data/train" "$exp/tri2_ali" "$exp/tri2_ali/num_pdfs" "$exp/${m}_ce"
   done
 }
@@ -154,6 +160,48 @@ stage_ce_decode() {
     done
     nghf-score record --results "$results" --meta "$exp/${m}_ce/meta.json" \
       "$exp/${m}_ce/decode_dev" "$exp/${m}_ce/decode_eval"
+  done
+}
+
+stage_denlats() {
+  local m
+  steps/mkgraph.sh "$data/lang_bg" "$exp/tri2" "$exp/tri2/graph_bg"
+  for m in $models; do
+    steps/make_denlats.sh --nj "$(nj_for "$data/train")" --cmd "$decode_cmd" --device "$device" \
+      --ali-dir "$exp/tri2_ali" "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
+  done
+}
+
+stage_seq_train() {
+  local m crit opt silence
+  # MPFE/bMMI count silence frames by phone class: the lang dir's silence phones.
+  silence="silence_phones=[$(tr ':' ',' < "$data/lang/phones/silence.csl")]"
+  for m in $models; do
+    for crit in $criteria; do
+      for opt in $optimisers; do
+        steps/train_seq.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" \
+          --criterion-config "conf/criterion_$crit.yaml" --criterion-overrides "$silence" \
+          --optim-config "conf/optim_$opt.yaml" --overrides "$seq_overrides" \
+          "$data/train" "$exp/tri2_ali" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
+      done
+    done
+  done
+}
+
+stage_seq_decode() {
+  local m crit opt sys x
+  for m in $models; do
+    for crit in $criteria; do
+      for opt in $optimisers; do
+        sys=$exp/${m}_${crit}_${opt}
+        for x in dev eval; do
+          # shellcheck disable=SC2086  # decode_opts is a list of options
+          steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" $decode_opts \
+            "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
+        done
+        nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
+      done
+    done
   done
 }
 
@@ -172,5 +220,8 @@ run_stage 6 tri2 stage_tri2
 run_stage 7 gmm_decode stage_gmm_decode
 run_stage 8 ce_train stage_ce_train
 run_stage 9 ce_decode stage_ce_decode
+run_stage 10 denlats stage_denlats
+run_stage 11 seq_train stage_seq_train
+run_stage 12 seq_decode stage_seq_decode
 run_stage 20 results stage_results
 print_stage_times
