@@ -10,3 +10,8 @@ export PYTHONUNBUFFERED=1
 export LC_ALL=C
 # Keep one BLAS thread per job: parallelism comes from the dispatcher's jobs.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# kaldi-io warns on import when KALDI_ROOT does not exist; nghf needs no Kaldi installation,
+# so point it at the project unless the user has a real one.
+if [[ -z ${KALDI_ROOT:-} || ! -d ${KALDI_ROOT:-} ]]; then
+  export KALDI_ROOT=$NGHF_ROOT
+fi
