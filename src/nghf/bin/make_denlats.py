@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lattice-beam", type=float, default=7.0, help="the decoder's lattice beam")
     p.add_argument("--acwt", type=float, default=0.1, help="acoustic scale")
     p.add_argument("--prune-interval", type=int, default=25)
-    p.add_argument("--min-posterior", type=float, default=0.0, help="drop arcs with a lower posterior")
+    p.add_argument("--min-posterior", type=float, default=1e-5, help="drop arcs with a lower posterior")
     p.add_argument("--max-arcs-per-frame", type=int, default=0, help="keep at most K arcs per frame (0: all)")
     p.add_argument("--max-fail-share", type=float, default=0.05,
                    help="fail the job if a larger share of its utterances gets no lattice")

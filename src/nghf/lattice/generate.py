@@ -9,6 +9,8 @@ Per utterance (:class:`DenominatorGenerator`):
 2. convert it to the frame-synchronous form (:func:`nghf.lattice.convert.raw_to_lattice`):
    epsilons removed, graph costs kept, acoustic costs dropped (training recomputes them from
    the model), phones from the transition model; the frame count must equal ``T``;
+   (before conversion, raw arcs below ``min_posterior`` are dropped, :func:`prune_raw`:
+   epsilon removal multiplies arcs, so this bounds its cost);
 3. prune (:func:`prune_lattice`): forward-backward at the decoding acoustic scale gives arc
    posteriors; arcs below ``min_posterior`` go, and with ``max_arcs_per_frame = K`` only
    the ``K`` most probable arcs of each frame stay; the Viterbi best path is always kept, so
@@ -61,7 +63,7 @@ class DenlatConfig:
     lattice_beam: float = 7.0       # the decoder's lattice pruning beam
     acoustic_scale: float = 0.1     # scale of the log-likelihoods in search and in the pruning posteriors
     prune_interval: int = 25        # prune the decoder's token lattice every N frames
-    min_posterior: float = 0.0      # drop arcs with a smaller posterior (0: keep all)
+    min_posterior: float = 1e-5     # drop arcs with a smaller posterior (0: keep all)
     max_arcs_per_frame: int = 0     # keep at most this many arcs per frame, by posterior (0: no cap)
     max_fail_share: float = 0.05    # a job fails if more of its utterances get no lattice
 
@@ -112,6 +114,64 @@ def best_path_arcs(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -
         path.append(arc)
         state = int(src[arc])
     return np.array(path[::-1], dtype=np.int64)
+
+
+def prune_raw(lat: ArrayLattice, acoustic_scale: float, min_posterior: float) -> ArrayLattice:
+    """The raw decoder lattice without arcs whose posterior is below ``min_posterior``.
+
+    Epsilon removal multiplies arcs (every state whose epsilon closure reaches a hub state
+    gets a copy of the hub's emitting arcs), so dropping improbable raw arcs first bounds the
+    conversion's cost. A converted arc's posterior is at most that of each raw arc it is made
+    of, so no converted arc above the threshold is lost (posteriors are renormalised over what
+    is left). The Viterbi best path is always kept. Costs: ``graph + acoustic_scale * ac``.
+    """
+    if min_posterior <= 0 or lat.num_arcs == 0:
+        return lat
+    n = lat.num_states
+    w = (-(lat.graph_cost.astype(np.float64) + acoustic_scale * lat.ac_cost.astype(np.float64))).tolist()
+    src, dst = lat.src.tolist(), lat.dst.tolist()
+    order = lat.topological_order()
+    out: list[list[int]] = [[] for _ in range(n)]
+    for a, s in enumerate(src):
+        out[s].append(a)
+    neg = -np.inf
+    alpha, best, back = [neg] * n, [neg] * n, [-1] * n
+    alpha[lat.start] = best[lat.start] = 0.0
+    for s in order:
+        al, bs = alpha[s], best[s]
+        if al == neg:
+            continue
+        for a in out[s]:
+            d, v = dst[a], al + w[a]
+            cur = alpha[d]
+            alpha[d] = v if cur == neg else max(cur, v) + np.log1p(np.exp(-abs(cur - v)))
+            if bs + w[a] > best[d]:
+                best[d], back[d] = bs + w[a], a
+    final_w = -(lat.final_graph.astype(np.float64) + acoustic_scale * lat.final_ac.astype(np.float64))
+    beta = [neg] * n
+    for s, fw in zip(lat.final_state.tolist(), final_w.tolist(), strict=True):
+        beta[s] = fw
+    for s in reversed(order):
+        acc = beta[s]
+        for a in out[s]:
+            v = w[a] + beta[dst[a]]
+            if v != neg:
+                acc = v if acc == neg else max(acc, v) + np.log1p(np.exp(-abs(acc - v)))
+        beta[s] = acc
+    log_z = beta[lat.start]
+    if log_z == neg:
+        return lat
+    post = np.exp(np.array(alpha)[lat.src] + np.array(w) + np.array(beta)[lat.dst] - log_z)
+    keep = post >= min_posterior
+    totals = np.array([best[s] for s in lat.final_state.tolist()]) + final_w
+    state = int(lat.final_state[int(np.argmax(totals))])
+    while state != lat.start and back[state] >= 0:
+        keep[back[state]] = True
+        state = src[back[state]]
+    if keep.all():
+        return lat
+    return dataclasses.replace(lat, src=lat.src[keep], dst=lat.dst[keep], ilabel=lat.ilabel[keep],
+                               olabel=lat.olabel[keep], graph_cost=lat.graph_cost[keep], ac_cost=lat.ac_cost[keep])
 
 
 def prune_lattice(lat: Lattice, scores: np.ndarray, min_posterior: float = 0.0,
@@ -169,7 +229,8 @@ class DenominatorGenerator:
             raise LatticeError(str(err)) from None
         if not result.reached_final or result.lattice is None:
             raise LatticeError(f"utterance {utt}: decoding reached no final state (beam {cfg.beam})")
-        lat = raw_to_lattice(array_to_raw(result.lattice), self.maps.tid2pdf, self.maps.tid2phone, utt,
+        raw = prune_raw(result.lattice, cfg.acoustic_scale, cfg.min_posterior)
+        lat = raw_to_lattice(array_to_raw(raw), self.maps.tid2pdf, self.maps.tid2phone, utt,
                              expected_frames=int(loglik.shape[0]))
         pruned, _ = prune_lattice(lat, cfg.acoustic_scale * np.asarray(loglik, dtype=np.float64),
                                   cfg.min_posterior, cfg.max_arcs_per_frame)
