@@ -168,7 +168,7 @@ stage_denlats() {
   steps/mkgraph.sh "$data/lang_bg" "$exp/tri2" "$exp/tri2/graph_bg"
   for m in $models; do
     steps/make_denlats.sh --nj "$(nj_for "$data/train")" --cmd "$decode_cmd" --device "$device" \
-      --ali-dir "$exp/tri2_ali" "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
+      --lattice-beam 6 --max-arcs-per-frame 50 --ali-dir "$exp/tri2_ali" "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
   done
 }
 
