@@ -12,13 +12,13 @@ quadratic-model reduction per CG iteration and damping per update.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nghf.utils.atomic import atomic_path, atomic_write_text
+from nghf.utils.jsonl import read_jsonl
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -103,21 +103,8 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
 
 def read_train_log(path: str | Path) -> list[dict[str, Any]]:
     """Per-update training records ``{update, loss, heldout_loss, dev_wer?, cg_iterations?, ...}``."""
-    path = Path(path)
-    if not path.is_file():
-        raise TrainLogError(f"{path}: training log not found")
-    out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise TrainLogError(f"{path}:{lineno}: not JSON: {err.msg}") from None
-        if not isinstance(rec, dict) or "update" not in rec:
-            raise TrainLogError(f"{path}:{lineno}: record has no 'update'")
-        out.append(rec)
-    return out
+    return read_jsonl(path, TrainLogError, ("update",), what="training log",
+                      lacks="record has no 'update'")
 
 
 def _series(log_records: Sequence[Mapping[str, Any]], key: str) -> tuple[list[float], list[Any]]:

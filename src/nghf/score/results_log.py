@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nghf.score.decode_dir import tune_and_apply
+from nghf.utils.jsonl import read_jsonl
 
 
 class ResultsFileError(ValueError):
@@ -71,22 +72,7 @@ def append_record(path: str | Path, record: Mapping[str, Any]) -> None:
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """All records of a results file, in order."""
-    path = Path(path)
-    if not path.is_file():
-        raise ResultsFileError(f"{path}: results file not found")
-    out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ResultsFileError(f"{path}:{lineno}: not JSON: {err.msg}") from None
-        missing = [k for k in REQUIRED if k not in rec]
-        if not isinstance(rec, dict) or missing:
-            raise ResultsFileError(f"{path}:{lineno}: record lacks {', '.join(missing)}")
-        out.append(rec)
-    return out
+    return read_jsonl(path, ResultsFileError, REQUIRED, what="results file")
 
 
 def record_dev_eval(results: str | Path, info: SystemInfo, dev_dir: str | Path, eval_dir: str | Path,
