@@ -20,46 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from nghf._kaldi import kaldifst
 from nghf.decode.decoder import Decoder, DecoderConfig
 from nghf.decode.graph import DecodingGraph, load_graph
+from nghf.decode.synthetic import word_loop_graph, word_loop_logliks
 from nghf.utils.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def synthetic_graph(num_words: int, num_tids: int, num_pdfs: int, rng: np.random.Generator):
-    fst = kaldifst.StdVectorFst()
-    loop = fst.add_state()
-    fst.start = loop
-    fst.set_final(loop, 0.0)
-    costs = -np.log(rng.dirichlet(np.ones(num_words)))
-    word_tids = []
-    for w in range(1, num_words + 1):
-        tids = rng.integers(1, num_tids + 1, size=int(rng.integers(6, 13)))
-        word_tids.append(tids)
-        prev = loop
-        for i, t in enumerate(tids):
-            s = fst.add_state()
-            fst.add_arc(prev, kaldifst.StdArc(int(t), w if i == 0 else 0, float(costs[w - 1]) if i == 0 else 0.0, s))
-            fst.add_arc(s, kaldifst.StdArc(int(t), 0, 0.69, s))
-            prev = s
-        fst.add_arc(prev, kaldifst.StdArc(0, 0, 0.0, loop))
-    tid2pdf = np.concatenate([[-1], rng.integers(0, num_pdfs, size=num_tids)])
-    tid2pdf[1:num_pdfs + 1] = np.arange(num_pdfs)  # every pdf used
-    graph = DecodingGraph(fst, {w: f"w{w}" for w in range(1, num_words + 1)}, tid2pdf.astype(np.int64))
-    return graph, word_tids
+    return word_loop_graph(num_words, num_tids, num_pdfs, rng, 6, 12)
 
 
 def synthetic_logliks(graph: DecodingGraph, word_tids, frames: int, rng: np.random.Generator) -> np.ndarray:
-    num_pdfs = graph.num_pdfs_min
-    pdfs = []
-    while len(pdfs) < frames:
-        for t in word_tids[int(rng.integers(len(word_tids)))]:
-            pdfs.extend([graph.tid2pdf[t]] * int(rng.integers(2, 5)))
-    ll = rng.normal(-12.0, 3.0, size=(frames, num_pdfs)).astype(np.float32)
-    ll[np.arange(frames), pdfs[:frames]] += 8.0
-    return ll
+    return word_loop_logliks(graph, word_tids, frames, rng, noise=3.0)
 
 
 def main() -> None:

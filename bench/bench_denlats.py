@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nghf._kaldi import kaldifst
 from nghf.decode.graph import DecodingGraph
+from nghf.decode.synthetic import word_loop_graph, word_loop_logliks
 from nghf.lattice.convert import raw_to_lattice
 from nghf.lattice.generate import (
     DenlatConfig,
@@ -37,39 +37,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def synthetic_graph(num_words: int, num_tids: int, num_pdfs: int, rng: np.random.Generator):
-    fst = kaldifst.StdVectorFst()
-    loop = fst.add_state()
-    fst.start = loop
-    fst.set_final(loop, 0.0)
-    costs = -np.log(rng.dirichlet(np.ones(num_words)))
-    word_tids = []
-    for w in range(1, num_words + 1):
-        tids = rng.integers(1, num_tids + 1, size=int(rng.integers(4, 10)))
-        word_tids.append(tids)
-        prev = loop
-        for i, t in enumerate(tids):
-            s = fst.add_state()
-            fst.add_arc(prev, kaldifst.StdArc(int(t), w if i == 0 else 0, float(costs[w - 1]) if i == 0 else 0.0, s))
-            fst.add_arc(s, kaldifst.StdArc(int(t), 0, 0.69, s))
-            prev = s
-        fst.add_arc(prev, kaldifst.StdArc(0, 0, 0.0, loop))
-    tid2pdf = np.concatenate([[-1], rng.integers(0, num_pdfs, size=num_tids)])
-    tid2pdf[1:num_pdfs + 1] = np.arange(num_pdfs)
-    graph = DecodingGraph(fst, {w: f"w{w}" for w in range(1, num_words + 1)}, tid2pdf.astype(np.int64), "synthetic")
-    pdfs = tid2pdf.copy()
+    graph, word_tids = word_loop_graph(num_words, num_tids, num_pdfs, rng, 4, 9, "synthetic")
+    pdfs = graph.tid2pdf.copy()
     pdfs[0] = 0
     maps = TransitionMaps(pdfs.astype(np.int64), (pdfs % 40 + 1).astype(np.int64) * (np.arange(len(pdfs)) > 0))
     return graph, maps, word_tids
 
 
 def synthetic_logliks(graph: DecodingGraph, word_tids, frames: int, rng: np.random.Generator) -> np.ndarray:
-    pdfs: list[int] = []
-    while len(pdfs) < frames:
-        for t in word_tids[int(rng.integers(len(word_tids)))]:
-            pdfs.extend([int(graph.tid2pdf[t])] * int(rng.integers(2, 5)))
-    ll = rng.normal(-12.0, 2.0, size=(frames, graph.num_pdfs_min)).astype(np.float32)
-    ll[np.arange(frames), pdfs[:frames]] += 8.0
-    return ll
+    return word_loop_logliks(graph, word_tids, frames, rng, noise=2.0)
 
 
 def time_config(graph, maps, logliks, cfg: DenlatConfig) -> dict:
