@@ -38,35 +38,8 @@ mkdir -p "$dir/log"
 opts=(--config "$gmm_config")
 
 nghf-gmm --log "$dir/log/init.log" init-mono "${opts[@]}" "$data" "$lang" "$dir/0.mdl"
-num_gauss=$(python -c "from nghf.gmm.model import load_model; print(load_model('$dir/0.mdl').num_gauss)")
-inc=$(( (tot_gauss - num_gauss) / max_iter_inc ))
-(( inc < 0 )) && inc=0
-
-x=0
-while (( x < num_iters )); do
-  if (( x == 0 )); then
-    mode=(--mode equal --ali-out "$dir/ali.JOB.gz")
-  elif [[ " $realign_iters " == *" $x "* ]]; then
-    mode=(--mode align --ali-out "$dir/ali.JOB.gz")
-  else
-    mode=(--mode read --ali-dir "$dir")
-  fi
-  $cmd JOB=1:"$nj" "$dir/log/acc.$x.JOB.log" \
-    nghf-gmm acc "${opts[@]}" --nj "$nj" --job JOB "${mode[@]}" \
-      "$data" "$lang" "$dir/$x.mdl" "$dir/$x.JOB.acc"
-  (( x < max_iter_inc )) && num_gauss=$(( num_gauss + inc ))
-  accs=()
-  for j in $(seq "$nj"); do accs+=("$dir/$x.$j.acc"); done
-  nghf-gmm --log "$dir/log/update.$x.log" est "${opts[@]}" --target-gauss "$num_gauss" \
-    --iter "$x" --record "$dir/like.jsonl" "$dir/$x.mdl" "$dir/$((x + 1)).mdl" "${accs[@]}"
-  rm -f "${accs[@]}"
-  [[ $x -gt 0 ]] && rm -f "$dir/$x.mdl"
-  x=$((x + 1))
-done
-ln -sf "$x.mdl" "$dir/final.mdl"
-$cmd JOB=1:"$nj" "$dir/log/align.final.JOB.log" \
-  nghf-gmm align "${opts[@]}" --nj "$nj" --job JOB "$data" "$lang" "$dir/final.mdl" "$dir/ali.JOB.gz"
-echo "$nj" > "$dir/num_jobs"
-touch "$dir/.done"
+# shellcheck source=steps/lib/em_loop.sh
+. "$NGHF_ROOT/steps/lib/em_loop.sh"
+gmm_em_loop equal
 echo "$0: done; log-likelihood per frame by iteration:"
 python -c "import json,sys; [print(i, round(json.loads(l)['like_per_frame'], 4), int(json.loads(l)['num_gauss'])) for i, l in enumerate(open(sys.argv[1]))]" "$dir/like.jsonl"

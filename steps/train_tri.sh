@@ -52,32 +52,8 @@ grep "tree:" "$dir/log/build_tree.log" | tail -n 1
 $cmd JOB=1:"$nj" "$dir/log/convert.JOB.log" \
   nghf-gmm convert-ali "$alidir/final.mdl" "$dir/0.mdl" "$alidir/ali.JOB.gz" "$dir/ali.JOB.gz"
 
-num_gauss=$(python -c "from nghf.gmm.model import load_model; print(load_model('$dir/0.mdl').num_gauss)")
-inc=$(( (tot_gauss - num_gauss) / max_iter_inc ))
-(( inc < 0 )) && inc=0
-x=0
-while (( x < num_iters )); do
-  if [[ " $realign_iters " == *" $x "* ]]; then
-    mode=(--mode align --ali-out "$dir/ali.JOB.gz")
-  else
-    mode=(--mode read --ali-dir "$dir")
-  fi
-  $cmd JOB=1:"$nj" "$dir/log/acc.$x.JOB.log" \
-    nghf-gmm acc "${opts[@]}" --nj "$nj" --job JOB "${mode[@]}" \
-      "$data" "$lang" "$dir/$x.mdl" "$dir/$x.JOB.acc"
-  (( x < max_iter_inc )) && num_gauss=$(( num_gauss + inc ))
-  accs=()
-  for j in $(seq "$nj"); do accs+=("$dir/$x.$j.acc"); done
-  nghf-gmm --log "$dir/log/update.$x.log" est "${opts[@]}" --target-gauss "$num_gauss" \
-    --iter "$x" --record "$dir/like.jsonl" "$dir/$x.mdl" "$dir/$((x + 1)).mdl" "${accs[@]}"
-  rm -f "${accs[@]}"
-  [[ $x -gt 0 ]] && rm -f "$dir/$x.mdl"
-  x=$((x + 1))
-done
-ln -sf "$x.mdl" "$dir/final.mdl"
-$cmd JOB=1:"$nj" "$dir/log/align.final.JOB.log" \
-  nghf-gmm align "${opts[@]}" --nj "$nj" --job JOB "$data" "$lang" "$dir/final.mdl" "$dir/ali.JOB.gz"
-echo "$nj" > "$dir/num_jobs"
-touch "$dir/.done"
+# shellcheck source=steps/lib/em_loop.sh
+. "$NGHF_ROOT/steps/lib/em_loop.sh"
+gmm_em_loop auto
 echo "$0: done; log-likelihood per frame by iteration (iteration, like/frame, pdfs, Gaussians):"
 python -c "import json,sys; [print(i, round(json.loads(l)['like_per_frame'], 4), int(json.loads(l)['num_pdfs']), int(json.loads(l)['num_gauss'])) for i, l in enumerate(open(sys.argv[1]))]" "$dir/like.jsonl"
