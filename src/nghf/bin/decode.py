@@ -16,13 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nghf.bin._decode_common import (
-    add_job_options,
-    add_positionals,
-    job_logliks,
-    job_utterances,
-    run_job,
-)
+from nghf.bin import _decode_common as common
 from nghf.decode.decoder import Decoder, DecoderConfig
 from nghf.decode.graph import load_graph
 from nghf.decode.job import decode_job
@@ -32,7 +26,7 @@ from nghf.utils.config import dump_config, load_config
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nghf-decode", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_positionals(p, "decode_dir")
+    common.add_positionals(p, "decode_dir")
     p.add_argument("--config", default=None, help="decoder YAML (conf/decode.yaml)")
     p.add_argument("--beam", type=float, default=None)
     p.add_argument("--lattice-beam", type=float, default=None)
@@ -42,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep raw lattices for LM-weight sweeps (false: best path only, honours max-active)")
     p.add_argument("--tid2pdf", default=None, help="transition-id to pdf-id map (default <graph-dir>/tid2pdf[.npy])")
     p.add_argument("--num-pdfs", type=int, default=None, help="expected pdf columns (default: from tid2pdf)")
-    add_job_options(p)
+    common.add_job_options(p)
     return p
 
 
@@ -55,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         config = load_config(DecoderConfig, args.config, overrides)
         graph = load_graph(args.graph_dir, args.tid2pdf)
-        logliks = job_logliks(args, job_utterances(args))
+        logliks = common.job_logliks(args, common.job_utterances(args))
         dump_config(config, Path(args.decode_dir) / "decode_config.yaml")
         decode_job(Decoder(graph, config, args.num_pdfs), logliks, args.decode_dir, args.job, args.force)
 
-    return run_job(args, "nghf.bin.decode", body)
+    return common.run_job(args, "nghf.bin.decode", body)
 
 
 if __name__ == "__main__":

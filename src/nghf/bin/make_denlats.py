@@ -18,19 +18,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from nghf.bin._decode_common import (
-    add_job_options,
-    add_positionals,
-    job_logliks,
-    job_utterances,
-    run_job,
-)
+from nghf.bin import _decode_common as common
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nghf-make-denlats", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_positionals(p, "denlat_dir")
+    common.add_positionals(p, "denlat_dir")
     p.add_argument("--beam", type=float, default=13.0, help="decoding beam")
     p.add_argument("--lattice-beam", type=float, default=7.0, help="the decoder's lattice beam")
     p.add_argument("--acwt", type=float, default=0.1, help="acoustic scale")
@@ -42,13 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trans-model", default=None, help="GMM final.mdl with the transition model")
     p.add_argument("--tid2phone", default=None, help="'tid phone' lines instead of --trans-model")
     p.add_argument("--ali-dir", default=None, help="reference alignments: numerator coverage statistics")
-    add_job_options(p, batch_size_help="utterances per forward pass of the model")
+    common.add_job_options(p, batch_size_help="utterances per forward pass of the model")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_job(args, "nghf.bin.make_denlats", lambda: _make_denlats(args))
+    return common.run_job(args, "nghf.bin.make_denlats", lambda: _make_denlats(args))
 
 
 def _make_denlats(args: argparse.Namespace) -> None:
@@ -70,7 +64,7 @@ def _make_denlats(args: argparse.Namespace) -> None:
         if not trans.is_file():
             raise FileNotFoundError(f"{trans}: no transition model (give --trans-model or --tid2phone)")
         maps = load_transition_maps(trans)
-    utts = job_utterances(args)
+    utts = common.job_utterances(args)
     subsampling = 1
     num_pdfs = None
     if args.loglik_source.endswith(".mdl"):
@@ -79,7 +73,7 @@ def _make_denlats(args: argparse.Namespace) -> None:
         loaded = load_model(args.loglik_source, "cpu")
         subsampling = loaded.model.subsampling
         num_pdfs = loaded.model.num_pdfs
-    logliks = job_logliks(args, utts)
+    logliks = common.job_logliks(args, utts)
     references = None
     if args.ali_dir:
         alis = read_frame_alignments(args.ali_dir, args.trans_model)
