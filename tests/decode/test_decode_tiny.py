@@ -162,3 +162,16 @@ def test_random_lattices_best_path_matches_enumeration():
             bw, bc = _enumerate_best(lat, w)
             assert cost == pytest.approx(bc, rel=1e-6)
             assert words == bw
+
+
+@pytest.mark.parametrize("lattices", [True, False])
+def test_partial_path_when_no_final_state_is_reached(lattices):
+    # A graph without final states: no path can end properly. The decoders must return the
+    # best partial path (Kaldi's lattice decoder finalises before the lattice is read, and then
+    # refuses use_final_probs=false).
+    fst = build_fst({1: 0.5, 2: 0.5, 3: 0.5})
+    fst.set_final(fst.start, float("inf"))
+    graph = DecodingGraph(fst, dict(WORDS), TID2PDF)
+    result = Decoder(graph, DecoderConfig(lattices=lattices, acoustic_scale=0.5)).decode("u", logliks_for([2, 1]))
+    assert not result.reached_final
+    assert result.word_ids == [2, 1]

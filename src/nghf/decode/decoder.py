@@ -109,7 +109,11 @@ class Decoder:
         if not reached:
             log.warning("utterance %s: no final state reached; using the best partial path", utt)
         if cfg.lattices:
-            ok, raw = self._decoder.get_raw_lattice(use_final_probs=reached)
+            # Decode() has already finalised decoding, after which Kaldi refuses
+            # use_final_probs=false. With use_final_probs=true and no final state reached,
+            # Kaldi's GetRawLattice makes every last-frame token final with cost 0: exactly
+            # the partial lattice wanted here.
+            ok, raw = self._decoder.get_raw_lattice(use_final_probs=True)
             if not ok or raw.num_states == 0:
                 log.warning("utterance %s: decoder produced an empty lattice; empty output", utt)
                 return DecodeResult(utt, [], scores.shape[0], False, None)
