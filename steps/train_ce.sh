@@ -52,13 +52,8 @@ opts=(--config "$train_config" --model-config "$model_config" --device "$device"
 [[ $resume == true ]] && opts+=(--resume)
 for item in $overrides; do opts+=(--set "$item"); done
 
-launcher=()
-[[ $num_workers =~ ^[1-9][0-9]*$ ]] || { echo "$0: error: --num-workers must be a positive number, got '$num_workers'" >&2; exit 1; }
-if (( num_workers > 1 )); then  # every rank also writes log/train.1.rank.R.log
-  launcher=(nghf-dist-launch --num-workers "$num_workers" --timeout "$dist_timeout"
-            --rank-log "$dir/log/train.JOB.rank.{rank}.log" --)
-fi
-$cmd JOB=1:1 "$dir/log/train.JOB.log" \
-  "${launcher[@]}" nghf-train "${opts[@]}" "$data" "$ali" "$num_pdfs" "$dir"
+# shellcheck source=steps/lib/train_launch.sh
+. "$NGHF_ROOT/steps/lib/train_launch.sh"
+nghf_train_job
 echo "$0: done; per epoch:"
 grep -h "held-out frame accuracy" "$dir/log/train.1.log" | sed 's/.*(nghf.train.trainer) //'
