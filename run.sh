@@ -60,7 +60,7 @@ else
   tri1_leaves=1000; tri1_gauss=6000; tri2_leaves=1500; tri2_gauss=10000; tri_iters=25
   ce_overrides=""
   seq_overrides=""
-  decode_opts="--beam 11 --lattice-beam 6"
+  decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 7 --max-lmwt 21"
 fi
 results=$exp/results.jsonl
 
