@@ -52,7 +52,7 @@ if [[ $quick == true ]]; then
   tri1_leaves=200; tri1_gauss=1000; tri2_leaves=300; tri2_gauss=1500; tri_iters=10
   ce_overrides="epochs=3"
   seq_overrides="epochs=1 second_order.utts_per_update=16 first_order.utts_per_update=4"
-  decode_opts="--beam 10 --lattice-beam 5"
+  decode_opts="--beam 10 --lattice-beam 5 --min-lmwt 2 --max-lmwt 21"
 else
   vocab_words=20000
   lm_prune=1e-7
@@ -60,7 +60,7 @@ else
   tri1_leaves=1000; tri1_gauss=6000; tri2_leaves=1500; tri2_gauss=10000; tri_iters=25
   ce_overrides=""
   seq_overrides=""
-  decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 7 --max-lmwt 21"
+  decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 2 --max-lmwt 21"
 fi
 results=$exp/results.jsonl
 
