@@ -150,16 +150,21 @@ stage_ce_train() {
   done
 }
 
+# Decode dev and eval with a hybrid system's final.mdl and record both (LM weight tuned on dev).
+decode_and_record() {
+  local sys=$1 x
+  for x in dev eval; do
+    # shellcheck disable=SC2086  # decode_opts is a list of options
+    steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" $decode_opts \
+      "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
+  done
+  nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
+}
+
 stage_ce_decode() {
-  local m x
+  local m
   for m in $models; do
-    for x in dev eval; do
-      # shellcheck disable=SC2086  # decode_opts is a list of options
-      steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" $decode_opts \
-        "$exp/tri2/graph" "$data/$x" "$exp/${m}_ce/final.mdl" "$exp/${m}_ce/decode_$x"
-    done
-    nghf-score record --results "$results" --meta "$exp/${m}_ce/meta.json" \
-      "$exp/${m}_ce/decode_dev" "$exp/${m}_ce/decode_eval"
+    decode_and_record "$exp/${m}_ce"
   done
 }
 
@@ -189,17 +194,11 @@ stage_seq_train() {
 }
 
 stage_seq_decode() {
-  local m crit opt sys x
+  local m crit opt
   for m in $models; do
     for crit in $criteria; do
       for opt in $optimisers; do
-        sys=$exp/${m}_${crit}_${opt}
-        for x in dev eval; do
-          # shellcheck disable=SC2086  # decode_opts is a list of options
-          steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" $decode_opts \
-            "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
-        done
-        nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
+        decode_and_record "$exp/${m}_${crit}_${opt}"
       done
     done
   done
