@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
             train_model(config, model_config, args.data_dir, args.ali, args.num_pdfs, args.exp_dir,
                         device=str(ctx.device), resume=args.resume, optim_config=optim_config,
                         reducer=ctx.reducer)
-    except (ConfigError, ValueError, FileNotFoundError, ImportError) as err:
+    except (ConfigError, ValueError, OSError, ImportError) as err:  # OSError: unwritable/full output
         if env.distributed:
             raise  # rank_guard names the rank and its log, and stops at once
         log.error("%s", err)

@@ -4,6 +4,12 @@
 so that ``feats.scp`` lines (``utt /abs/path.ark:offset``) can be written afterwards; the
 archive is written under a temporary name and renamed when closed without error.
 ``read_scp``/``read_ark`` read them back (float32 or float64 as stored).
+
+Reading never skips or half-reads silently: a truncated or corrupt record raises
+:class:`ArchiveError` naming the archive (and the scp file and line) and the key whose
+record is damaged. ``kaldi-io``'s own ``read_mat_scp`` skips unreadable entries with a
+printed warning, so the scp reader here resolves each line itself; ``iter_kaldi_table``
+gives ``kaldi_native_io``'s sequential readers the same key-naming errors.
 """
 
 from __future__ import annotations
@@ -14,10 +20,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
 from nghf.data.kaldi_files import sort_key, write_table
+
+
+class ArchiveError(ValueError):
+    """A truncated, corrupt or missing archive record (message names the file and the key)."""
 
 
 def _kaldi_io():
@@ -51,7 +62,13 @@ class ArkWriter:
         return [(k, f"{self.path}:{o}") for k, o in self.offsets.items()]
 
     def close(self, ok: bool = True) -> None:
-        self._f.close()
+        """Rename the finished archive into place (``ok``) or remove the partial one; a failing
+        final flush (disk full) also removes it and raises."""
+        try:
+            self._f.close()
+        except OSError:
+            self._tmp.unlink(missing_ok=True)
+            raise
         if ok:
             os.replace(self._tmp, self.path)
         else:
@@ -70,21 +87,105 @@ def write_scp(path: str | Path, lines: list[tuple[str, str]]) -> None:
     write_table(path, lines)
 
 
+def scp_entries(scp: str | Path) -> list[tuple[int, str, str]]:
+    """``(line number, key, rxspecifier)`` of every non-blank line of an scp file."""
+    scp = Path(scp)
+    try:
+        text = scp.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ArchiveError(f"{scp}: not valid UTF-8 (byte {err.start})") from None
+    except OSError as err:
+        raise ArchiveError(f"{scp}: cannot read index: {err.strerror or err}") from None
+    out = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        parts = line.split(maxsplit=1)
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise ArchiveError(f"{scp}:{lineno}: key '{parts[0]}': no archive location after the key")
+        out.append((lineno, parts[0], parts[1].strip()))
+    return out
+
+
 def read_scp(scp: str | Path) -> Iterator[tuple[str, np.ndarray]]:
-    """``(key, matrix)`` of every line of an scp file, in file order."""
-    kio = _kaldi_io()
-    yield from kio.read_mat_scp(str(scp))
+    """``(key, matrix)`` of every line of an scp file, in file order; a line whose matrix
+    cannot be read raises :class:`ArchiveError` (never skipped)."""
+    for lineno, key, rx in scp_entries(scp):
+        yield key, read_mat(rx, key=key, where=f"{scp}:{lineno}")
 
 
 def read_ark(ark: str | Path) -> Iterator[tuple[str, np.ndarray]]:
-    """``(key, matrix)`` of every matrix in an archive, in archive order."""
+    """``(key, matrix)`` of every matrix in an archive, in archive order; a truncated or
+    corrupt record raises :class:`ArchiveError` naming its key."""
     kio = _kaldi_io()
-    yield from kio.read_mat_ark(str(ark))
+    ark = Path(ark)
+    try:
+        handle = open(ark, "rb")  # noqa: SIM115  (closed below)
+    except OSError as err:
+        raise ArchiveError(f"{ark}: cannot open archive: {err.strerror or err}") from None
+    with handle:
+        count, prev = 0, None
+        while True:
+            start = handle.tell()
+            try:
+                key = kio.read_key(handle)
+            except (AssertionError, UnicodeDecodeError) as err:
+                raise ArchiveError(f"{ark}: byte {start}: corrupt record after key '{prev}' "
+                                   f"(no valid key): {err}") from None
+            if key is None:
+                return
+            try:
+                mat = kio.read_mat(handle)
+            except Exception as err:  # kaldi-io raises assorted types on damaged data
+                raise ArchiveError(f"{ark}: key '{key}' (record {count + 1}, byte {start}): truncated or "
+                                   f"corrupt matrix: {_describe(err)}") from None
+            count, prev = count + 1, key
+            yield key, mat
 
 
-def read_mat(rxspec: str) -> np.ndarray:
-    """One matrix from an ``ark:offset`` specifier (an scp value)."""
-    return _kaldi_io().read_mat(rxspec)
+def read_mat(rxspec: str, key: str | None = None, where: str | None = None) -> np.ndarray:
+    """One matrix from an ``ark:offset`` specifier (an scp value); errors name ``key`` and ``where``."""
+    what = (f"{where}: " if where else "") + (f"key '{key}': " if key else "")
+    path, _, offset = rxspec.rpartition(":") if ":" in rxspec else (rxspec, "", "")
+    if offset and not offset.isdigit():
+        path = rxspec
+    if path and not path.rstrip().endswith("|") and not Path(path).is_file():
+        raise ArchiveError(f"{what}archive {path} does not exist")
+    try:
+        return _kaldi_io().read_mat(rxspec)
+    except Exception as err:  # kaldi-io raises assorted types on damaged data
+        raise ArchiveError(f"{what}cannot read matrix {rxspec} (truncated or corrupt archive?): "
+                           f"{_describe(err)}") from None
+
+
+def iter_kaldi_table(reader_cls: type, kind: str, path: str | Path) -> Iterator[tuple[str, Any]]:
+    """Iterate a ``kaldi_native_io`` sequential reader over ``kind:path`` (``ark``/``scp``),
+    turning its C++ error into :class:`ArchiveError` naming the key that could not be read
+    (for an scp: the entry after the last good one, with its line). Values are the
+    reader's views: copy them before the next item."""
+    last: str | None = None
+    count = 0
+    try:
+        for key, value in reader_cls(f"{kind}:{path}"):
+            last = key
+            count += 1
+            yield key, value
+    except Exception as err:  # RuntimeError from the C++ reader
+        detail = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        detail = detail.split("[E] ")[-1]
+        if kind == "scp":
+            entries = scp_entries(path)
+            if count < len(entries):
+                lineno, key, rx = entries[count]
+                raise ArchiveError(f"{path}:{lineno}: key '{key}': cannot read {rx} "
+                                   f"(truncated or corrupt archive?): {detail}") from None
+        after = f"after key '{last}'" if last is not None else "at its first record"
+        raise ArchiveError(f"{path}: cannot read the record {after} (truncated or corrupt?): {detail}") from None
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def sorted_keys(keys: list[str]) -> list[str]:

@@ -8,7 +8,7 @@ utterance ids prefixed by their speaker id (warning only: sorting by utterance t
 speakers, which Kaldi's splitting expects); segments with ``0 <= start < end <= duration``
 (duration from ``reco2dur`` or the audio header); non-empty transcripts; audio files that
 exist, are non-empty and have the configured sample rate; ``feats.scp`` archives that exist;
-optionally an OOV report against a word list. Every problem is an ``Issue`` naming file,
+optionally an OOV report against a word list (a counted warning per utterance with OOVs). Every problem is an ``Issue`` naming file,
 line and id; nothing is dropped or fixed here (that is ``nghf.data.fix``).
 """
 
@@ -287,11 +287,13 @@ class _Checker:
         words = {e.key for e in read_table(lexicon) if e.key}
         counts: collections.Counter[str] = collections.Counter()
         total = 0
-        for e in text.values():
-            for w in e.fields:
-                total += 1
-                if w not in words:
-                    counts[w] += 1
+        for utt, e in text.items():
+            oov = [w for w in e.fields if w not in words]
+            total += len(e.fields)
+            counts.update(oov)
+            if oov:
+                self.warn("text", e.line, utt, f"{len(oov)} out-of-vocabulary word(s) not in {lexicon}: "
+                          + " ".join(oov[:10]) + (" ..." if len(oov) > 10 else ""))
         n_oov = sum(counts.values())
         rate = 100.0 * n_oov / total if total else 0.0
         top = ", ".join(f"{w} ({c})" for w, c in counts.most_common(10))

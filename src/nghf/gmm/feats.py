@@ -24,6 +24,16 @@ import numpy as np
 from nghf.utils.atomic import atomic_path
 
 
+def _read_mat(rxspec: str, key: str, where: Path) -> np.ndarray:
+    """One matrix of a table; a truncated or corrupt record is a ``DataError`` naming the key."""
+    from nghf.data.ark import ArchiveError, read_mat
+
+    try:
+        return read_mat(rxspec, key=key, where=str(where))
+    except ArchiveError as err:
+        raise DataError(str(err)) from None
+
+
 class DataError(ValueError):
     """A data dir file that is missing or malformed (message names file, line, utterance)."""
 
@@ -184,7 +194,8 @@ def write_cmvn(data: str | Path, feat_scp: str = "mfcc.scp", out_scp: str = "mfc
     data = Path(data)
     utt2spk = {k: v[0] for k, v in read_kv(data / "utt2spk").items()}
     stats: dict[str, np.ndarray] = {}
-    for utt, mat in kaldi_io.read_mat_scp(str(data / feat_scp)):
+    for utt, rx in read_kv(data / feat_scp).items():  # kaldi-io's read_mat_scp would skip bad entries
+        mat = _read_mat(rx[0], utt, data / feat_scp)
         if utt not in utt2spk:
             raise DataError(f"{data / 'utt2spk'}: utterance {utt} has no speaker")
         s = knf.compute_cmvn_stats(np.ascontiguousarray(mat, dtype=np.float32))
@@ -226,13 +237,13 @@ def load_features(data: str | Path, cfg: FeatureConfig, utts: list[str] | None =
     for utt in utts if utts is not None else sorted(scp):
         if utt not in scp:
             raise DataError(f"{scp_path}: utterance {utt} has no features")
-        x = np.ascontiguousarray(kaldi_io.read_mat(scp[utt]), dtype=np.float32)
+        x = np.ascontiguousarray(_read_mat(scp[utt], utt, scp_path), dtype=np.float32)
         if cmvn is not None:
             spk = utt2spk.get(utt)
             if spk is None or spk not in cmvn:
                 raise DataError(f"{data / cfg.cmvn_scp}: no CMVN stats for utterance {utt}")
             if spk not in cmvn_cache:
-                cmvn_cache = {spk: np.asarray(kaldi_io.read_mat(cmvn[spk]), dtype=np.float64)}
+                cmvn_cache = {spk: np.asarray(_read_mat(cmvn[spk], spk, data / cfg.cmvn_scp), dtype=np.float64)}
             x = knf.apply_cmvn(cmvn_cache[spk], opts, x)
         if cfg.delta_order > 0:
             x = knf.compute_deltas(delta, x)

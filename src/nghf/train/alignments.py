@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from nghf._kaldi import kaldi_native_io
+from nghf.data.ark import ArchiveError, iter_kaldi_table
 from nghf.train.features import DataError
 
 
@@ -37,9 +38,17 @@ def alignment_files(path: str | Path) -> list[tuple[str, Path]]:
 
 
 def _read_table(kind: str, file: Path) -> Iterator[tuple[str, Any]]:
-    if kind == "gz":
-        with gzip.open(file, "rb") as handle:
-            data = handle.read()
+    if kind in ("gz", "ark"):
+        # Parsed here rather than by kaldi_native_io, whose sequential archive reader stops
+        # silently at a truncated record (the rest of the archive would vanish unnoticed).
+        try:
+            if kind == "gz":
+                with gzip.open(file, "rb") as handle:
+                    data = handle.read()
+            else:
+                data = file.read_bytes()
+        except (OSError, EOFError) as err:
+            raise DataError(f"{file}: cannot read alignment archive (truncated or corrupt?): {err}") from None
         if b"\0B" in data[:4096]:
             yield from _read_binary_int_vectors(data, file)
         else:
@@ -51,24 +60,31 @@ def _read_table(kind: str, file: Path) -> Iterator[tuple[str, Any]]:
                     except ValueError:
                         raise DataError(f"{file}:{lineno}: expected '<utt> <int> ...', got {line[:80]!r}") from None
         return
-    yield from kaldi_native_io.SequentialInt32VectorReader(f"{kind}:{file}")
+    yield from iter_kaldi_table(kaldi_native_io.SequentialInt32VectorReader, kind, file)
 
 
 def _read_binary_int_vectors(data: bytes, file: Path) -> Iterator[tuple[str, np.ndarray]]:
     """Kaldi binary int32-vector archive records: ``key \\0B \\4 <n> (\\4 <int32>)*n``."""
-    pos = 0
+    pos, prev = 0, "(none: first record)"
     while pos < len(data):
         space = data.find(b" ", pos)
-        if space < 0 or data[space + 1 : space + 3] != b"\0B" or data[space + 3] != 4:
-            raise DataError(f"{file}: byte {pos}: not a binary int-vector archive record")
-        key = data[pos:space].decode("utf-8")
+        if space < 0:
+            raise DataError(f"{file}: byte {pos}: truncated record (no key) after utterance {prev}")
+        key = data[pos:space].decode("utf-8", errors="replace")
+        if space + 8 > len(data):
+            raise DataError(f"{file}: utterance {key}: truncated record (archive ends at byte {len(data)})")
+        if data[space + 1 : space + 3] != b"\0B" or data[space + 3] != 4:
+            raise DataError(f"{file}: byte {pos}: utterance {key}: not a binary int-vector archive record")
         (n,) = struct.unpack_from("<i", data, space + 4)
         start = space + 8
+        if n < 0 or start + 5 * n > len(data):
+            raise DataError(f"{file}: utterance {key}: truncated or corrupt record (length {n}, "
+                            f"{len(data) - start} bytes left of {max(n, 0) * 5} needed)")
         body = np.frombuffer(data, dtype=[("size", "i1"), ("value", "<i4")], count=n, offset=start)
         if n and not (body["size"] == 4).all():
             raise DataError(f"{file}: utterance {key}: not an int32 vector")
         yield key, body["value"].astype(np.int64)
-        pos = start + 5 * n
+        pos, prev = start + 5 * n, key
 
 
 def _job_order(path: Path) -> tuple[int, str]:
@@ -93,6 +109,8 @@ def read_alignments(path: str | Path, num_pdfs: int | None = None) -> dict[str, 
                 alis[utt] = ali
         except DataError:
             raise
+        except ArchiveError as err:
+            raise DataError(f"cannot read alignments: {err}") from None
         except Exception as err:
             raise DataError(f"{file}: cannot read alignments (int vectors expected): {err}") from None
     if not alis:

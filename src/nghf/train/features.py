@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nghf._kaldi import kaldi_native_io
+from nghf.data.ark import ArchiveError, iter_kaldi_table
 from nghf.data.cmvn import apply_cmvn
 from nghf.utils.logging import get_logger
 
@@ -35,6 +36,16 @@ def read_utt2spk(path: Path) -> dict[str, str]:
                 raise DataError(f"{path}:{lineno}: expected '<utt> <spk>', got {line.strip()!r}")
             mapping[parts[0]] = parts[1]
     return mapping
+
+
+def check_finite(mat: np.ndarray, where: str) -> None:
+    """Raise ``DataError`` naming ``where``, the frame and the dimension of the first NaN/Inf:
+    a non-finite feature would turn every loss and gradient it touches into NaN."""
+    bad = ~np.isfinite(mat)
+    if bad.any():
+        frame, dim = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{where}: {int(bad.sum())} non-finite feature value(s), first {mat[frame, dim]} "
+                        f"at frame {frame}, dimension {dim}")
 
 
 def apply_speaker_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool, where: str) -> np.ndarray:
@@ -63,8 +74,10 @@ def read_features(data_dir: str | Path, norm_vars: bool = False, use_cmvn: bool 
     utt2spk: dict[str, str] = {}
     if use_cmvn and cmvn_scp.is_file():
         try:
-            for spk, stats in kaldi_native_io.SequentialDoubleMatrixReader(f"scp:{cmvn_scp}"):
+            for spk, stats in iter_kaldi_table(kaldi_native_io.SequentialDoubleMatrixReader, "scp", cmvn_scp):
                 cmvn[spk] = np.array(stats, dtype=np.float64)
+        except ArchiveError as err:
+            raise DataError(f"cannot read CMVN statistics: {err}") from None
         except Exception as err:
             raise DataError(f"{cmvn_scp}: cannot read CMVN statistics: {err}") from None
         if (data_dir / "utt2spk").is_file():
@@ -72,9 +85,10 @@ def read_features(data_dir: str | Path, norm_vars: bool = False, use_cmvn: bool 
     feats: dict[str, np.ndarray] = {}
     dim = None
     try:
-        reader = kaldi_native_io.SequentialFloatMatrixReader(f"scp:{feats_scp}")
+        reader = iter_kaldi_table(kaldi_native_io.SequentialFloatMatrixReader, "scp", feats_scp)
         for utt, mat in reader:
             arr = np.array(mat, dtype=np.float32)  # copy: the reader reuses its buffer
+            check_finite(arr, f"{feats_scp}: utterance {utt}")
             if dim is None:
                 dim = arr.shape[1]
             elif arr.shape[1] != dim:
@@ -87,6 +101,8 @@ def read_features(data_dir: str | Path, norm_vars: bool = False, use_cmvn: bool 
             feats[utt] = arr
     except DataError:
         raise
+    except ArchiveError as err:
+        raise DataError(f"cannot read features: {err}") from None
     except Exception as err:
         raise DataError(f"{feats_scp}: cannot read features: {err}") from None
     if not feats:

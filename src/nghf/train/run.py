@@ -67,6 +67,9 @@ class TrainConfig:
     dtype: str = "float32"
     checksum_every: int = 50
     """Distributed runs: check every this many updates that all ranks hold identical parameters."""
+    max_bad_updates: int = 10
+    """Updates lost to NaN/Inf (skipped or rejected, logged with utterance ids) before the run
+    stops with an error; negative: never stop."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -175,7 +178,7 @@ def train_model(
         model, CrossEntropy(label_smoothing=config.label_smoothing), updater, source, heldout, out_dir,
         config.epochs, LrSchedule(config.schedule, getattr(updater, "lr", config.optimizer.lr)), device=device,
         checkpoint_every=config.checkpoint_every, writer=writer, reducer=reducer,
-        checksum_every=config.checksum_every,
+        checksum_every=config.checksum_every, max_bad_updates=config.max_bad_updates,
     )
     if resume:
         if (out_dir / LAST).is_file():

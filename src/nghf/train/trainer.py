@@ -29,6 +29,8 @@ from nghf.train.checkpoint import LAST, load_checkpoint, rng_state, save_checkpo
 from nghf.train.schedule import LrSchedule
 from nghf.train.updates import UpdateSource
 from nghf.utils.logging import get_logger, progress
+from nghf.utils.numerics import BadUpdateGuard
+from nghf.utils.outputs import OutputError, describe_os_error, ensure_writable
 
 log = get_logger(__name__)
 
@@ -117,6 +119,7 @@ class Trainer:
         checkpoint_every: int = 0,
         writer: ScalarWriter | None = None,
         checksum_every: int = 0,
+        max_bad_updates: int = 10,
     ) -> None:
         self.model = model
         self.criterion = criterion
@@ -133,6 +136,9 @@ class Trainer:
         self.checksum_every = checksum_every
         """Distributed runs: check every this many updates that all ranks hold identical
         parameters (``nghf.dist.checksum``; 0: only at epoch ends)."""
+        self.guard = BadUpdateGuard(max_bad_updates)
+        """Counts updates lost to NaN/Inf (logged with utterance ids); more than
+        ``max_bad_updates`` stop the run (``nghf.utils.numerics.NumericalError``; < 0: never)."""
         self.epoch = 0
         self.next_update = 0
         self.global_update = 0
@@ -150,6 +156,7 @@ class Trainer:
             "progress": {
                 "epoch": self.epoch, "next_update": self.next_update, "global_update": self.global_update,
                 "loss_sum": self._loss_sum, "loss_updates": self._loss_updates,
+                "bad_updates": self.guard.count,
             },
             "history": [dataclasses.asdict(r) for r in self.history],
         }
@@ -163,11 +170,25 @@ class Trainer:
         p = state["progress"]
         self.epoch, self.next_update, self.global_update = p["epoch"], p["next_update"], p["global_update"]
         self._loss_sum, self._loss_updates = p["loss_sum"], p["loss_updates"]
+        self.guard.count = int(p.get("bad_updates", 0))
         self.history = [EpochRecord(**r) for r in state["history"]]
 
     def save(self, name: str | None = None) -> None:
         if self.reducer.rank == 0:
-            save_checkpoint(self.out_dir, self.state_dict(), name)
+            try:
+                save_checkpoint(self.out_dir, self.state_dict(), name)
+            except OSError as err:  # written atomically: the previous checkpoint is intact
+                raise OutputError(f"{describe_os_error(err)}; the previous checkpoint "
+                                  f"{self.out_dir / LAST} is unchanged (resume from it)") from None
+
+    def check_output_space(self) -> None:
+        """Fail now, not after hours of training, if ``out_dir`` cannot take a checkpoint
+        (estimated as four times the model's tensors: parameters, optimiser state, slack)."""
+        if self.reducer.rank != 0:
+            return
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        need = 4 * sum(t.numel() * t.element_size() for t in tensors) + 2**16
+        ensure_writable(self.out_dir, need, what="training output")
 
     def resume(self, path: str | Path | None = None) -> None:
         """Continue from ``path`` (default: the newest checkpoint in ``out_dir``)."""
@@ -206,6 +227,7 @@ class Trainer:
         )
         lr = self._set_lr()
         stats = self.updater.step(problem)
+        self.guard.record(self.global_update + 1, stats.loss, stats.extras, grad)
         if self.reducer.world_size > 1:
             average_buffers_(self.reducer, self.model)  # batch-norm statistics of all ranks
             if self.checksum_every and (self.global_update + 1) % self.checksum_every == 0:
@@ -223,6 +245,7 @@ class Trainer:
     def train(self) -> list[EpochRecord]:
         """Run (or continue) training until ``epochs`` or the schedule says stop."""
         self.model.to(self.device)
+        self.check_output_space()
         while self.epoch < self.epochs and not (self.schedule is not None and self.schedule.stop):
             self.model.train()
             num_updates = self.source.num_updates(self.epoch)
