@@ -64,12 +64,9 @@ else
 fi
 results=$exp/results.jsonl
 
-# Number of jobs for a data dir: at most one per speaker.
-nj_for() {
-  local speakers
-  speakers=$(wc -l < "$1/spk2utt")
-  echo $(( speakers < nj ? speakers : nj ))
-}
+# Stages 2-20 (features ... results) are shared with the egs/ recipes.
+# shellcheck source=steps/lib/recipe_stages.sh
+. steps/lib/recipe_stages.sh
 
 stage_corpus() {
   local/make_corpus.sh --size "$size" --nj "$nj" --cmd "$train_cmd" "$corpus"
@@ -81,132 +78,10 @@ stage_data() {
     rm -rf "${data:?}/$x"
     mkdir -p "$data"
     cp -r "$corpus/data/$x" "$data/$x"
-    steps/fix_data_dir.sh "$data/$x"
-    steps/validate_data_dir.sh --no-feats true "$data/$x"
+    finish_data_dirs "$x"
   done
   mkdir -p "$data/local/lm"
   cp "$corpus/data/local/lm_text.txt" "$data/local/lm/text.txt"
-}
-
-stage_features() {
-  local x n
-  for x in train dev eval; do
-    n=$(nj_for "$data/$x")
-    steps/make_fbank.sh --nj "$n" --cmd "$train_cmd" "$data/$x" "$exp/make_fbank/$x" "$featdir/fbank"
-    steps/compute_cmvn_stats.sh "$data/$x" "$exp/make_fbank/$x" "$featdir/fbank"
-    steps/make_mfcc.sh --nj "$n" --cmd "$train_cmd" "$data/$x" "$featdir/mfcc/$x"
-  done
-}
-
-stage_lang() {
-  steps/make_lexicon.sh --max-extra-words "$vocab_words" --extra-text "$data/local/lm/text.txt" \
-    "$data/local/dict" "$data/train"
-  steps/prepare_lang.sh "$data/local/dict" "<unk>" "$data/local/lang_tmp" "$data/lang"
-  steps/validate_lang.sh "$data/lang"
-  # Trigram for decoding; bigram (weak LM) for the denominator graphs of sequence training.
-  steps/train_lm.sh --order 3 --prune-threshold "$lm_prune" --dev-text "$data/dev/text" "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/tg"
-  steps/format_lm.sh "$data/lang" "$data/local/lm/tg/lm.arpa.gz" "$data/lang_test_tg"
-  steps/train_lm.sh --order 2 --dev-text "$data/dev/text" "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/bg"
-  steps/format_lm.sh "$data/lang" "$data/local/lm/bg/lm.arpa.gz" "$data/lang_bg"
-}
-
-stage_mono() {
-  steps/train_mono.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" --num-iters "$mono_iters" \
-    --tot-gauss "$mono_gauss" "$data/train" "$data/lang" "$exp/mono"
-  steps/align.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" "$data/train" "$data/lang" "$exp/mono" "$exp/mono_ali"
-}
-
-stage_tri1() {
-  steps/train_tri.sh --cmd "$train_cmd" --num-iters "$tri_iters" --max-iter-inc $((tri_iters * 2 / 3)) \
-    --realign-iters "$((tri_iters / 3)) $((tri_iters * 2 / 3))" \
-    "$tri1_leaves" "$tri1_gauss" "$data/train" "$data/lang" "$exp/mono_ali" "$exp/tri1"
-  steps/align.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" "$data/train" "$data/lang" "$exp/tri1" "$exp/tri1_ali"
-}
-
-stage_tri2() {
-  steps/train_tri.sh --cmd "$train_cmd" --num-iters "$tri_iters" --max-iter-inc $((tri_iters * 2 / 3)) \
-    --realign-iters "$((tri_iters / 3)) $((tri_iters * 2 / 3))" \
-    "$tri2_leaves" "$tri2_gauss" "$data/train" "$data/lang" "$exp/tri1_ali" "$exp/tri2"
-  steps/align.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" "$data/train" "$data/lang" "$exp/tri2" "$exp/tri2_ali"
-  steps/ali_to_pdf.sh "$exp/tri2_ali"
-}
-
-stage_gmm_decode() {
-  local x
-  steps/mkgraph.sh "$data/lang_test_tg" "$exp/tri2" "$exp/tri2/graph"
-  for x in dev eval; do
-    steps/decode_gmm.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --decode-opts "$decode_opts" \
-      "$exp/tri2/graph" "$data/$x" "$exp/tri2" "$exp/tri2/decode_$x"
-  done
-  nghf-score record --results "$results" --system tri2 --model gmm --criterion ml --optimiser em \
-    --updates "$tri_iters" "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
-}
-
-stage_ce_train() {
-  local m
-  for m in $models; do
-    steps/train_ce.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" --overrides "$ce_overrides" \
-      --model-config "conf/model_$m.yaml" "$data/train" "$exp/tri2_ali" "$exp/tri2_ali/num_pdfs" "$exp/${m}_ce"
-  done
-}
-
-# Decode dev and eval with a hybrid system's final.mdl and record both (LM weight tuned on dev).
-decode_and_record() {
-  local sys=$1 x
-  for x in dev eval; do
-    # shellcheck disable=SC2086  # decode_opts is a list of options
-    steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" $decode_opts \
-      "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
-  done
-  nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
-}
-
-stage_ce_decode() {
-  local m
-  for m in $models; do
-    decode_and_record "$exp/${m}_ce"
-  done
-}
-
-stage_denlats() {
-  local m
-  steps/mkgraph.sh "$data/lang_bg" "$exp/tri2" "$exp/tri2/graph_bg"
-  for m in $models; do
-    steps/make_denlats.sh --nj "$(nj_for "$data/train")" --cmd "$decode_cmd" --device "$device" \
-      --lattice-beam 6 --max-arcs-per-frame 50 --ali-dir "$exp/tri2_ali" "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
-  done
-}
-
-stage_seq_train() {
-  local m crit opt silence
-  # MPFE/bMMI count silence frames by phone class: the lang dir's silence phones.
-  silence="silence_phones=[$(tr ':' ',' < "$data/lang/phones/silence.csl")]"
-  for m in $models; do
-    for crit in $criteria; do
-      for opt in $optimisers; do
-        steps/train_seq.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" \
-          --criterion-config "conf/criterion_$crit.yaml" --criterion-overrides "$silence" \
-          --optim-config "conf/optim_$opt.yaml" --overrides "$seq_overrides" \
-          "$data/train" "$exp/tri2_ali" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
-      done
-    done
-  done
-}
-
-stage_seq_decode() {
-  local m crit opt
-  for m in $models; do
-    for crit in $criteria; do
-      for opt in $optimisers; do
-        decode_and_record "$exp/${m}_${crit}_${opt}"
-      done
-    done
-  done
-}
-
-stage_results() {
-  nghf-results --results "$results" --out "$results_md" --plots-dir "$exp/plots"
-  cat "$results_md"
 }
 
 run_stage 0 corpus stage_corpus

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kaldi dictionary directory (lexicon.txt, *_phones.txt, extra_questions.txt) for the words of
 # Kaldi data dirs' text files and optional extra texts: CMUdict pronunciations, espeak-ng G2P
-# for the rest; or, with --subword-vocab N, a sentencepiece subword lexicon.
+# for the rest; or, with --lexicon FILE, the corpus's own lexicon (words it lacks are listed in
+# <dict-dir>/oov_words.txt); or, with --subword-vocab N, a sentencepiece subword lexicon.
 set -euo pipefail
 # shellcheck source=path.sh
 . "$(dirname "$0")/../path.sh"
@@ -12,6 +13,7 @@ extra_text=              # plain-text file with more words (e.g. LM text), one s
 max_extra_words=0        # > 0: keep only this many most frequent words of --extra-text
 oov_word="<unk>"         # OOV word, pronounced with the spoken-noise phone SPN
 voice=en-us              # espeak-ng voice of the G2P fallback
+lexicon=                 # the corpus's own lexicon.txt (word phones...) instead of CMUdict + G2P
 subword_vocab=0          # > 0: subword lexicon of this many sentencepiece pieces
 subword_type=bpe         # sentencepiece model type: bpe or unigram
 # End configuration section.
@@ -31,9 +33,14 @@ if [[ -n $extra_text ]]; then
   check_files "$extra_text"
   inputs+=(--text "$extra_text")
 fi
+lexicon_opts=()
+if [[ -n $lexicon ]]; then
+  check_files "$lexicon"
+  lexicon_opts=(--lexicon "$lexicon")
+fi
 mkdir -p "$dict/log"
 printf -v oov_q '%q' "$oov_word"   # the dispatcher runs the command through bash: quote <unk>
 $cmd "$dict/log/make_lexicon.log" \
   nghf-make-lexicon --max-text-words "$max_extra_words" --oov-word "$oov_q" --voice "$voice" \
-    --subword-vocab "$subword_vocab" --subword-type "$subword_type" "${inputs[@]}" "$dict"
+    --subword-vocab "$subword_vocab" --subword-type "$subword_type" "${lexicon_opts[@]}" "${inputs[@]}" "$dict"
 echo "$0: wrote $dict ($(wc -l < "$dict/lexicon.txt") pronunciations)"

@@ -3,6 +3,9 @@
 Word mode (default): every word of the inputs gets its CMUdict pronunciations, or the
 espeak-ng G2P's when CMUdict lacks it; the G2P words are listed in ``<dict-dir>/g2p_words.txt``
 and words nobody can pronounce in ``<dict-dir>/unpronounceable.txt`` (they become ``<unk>``).
+Given-lexicon mode (``--lexicon FILE``): the corpus's own ``word phones...`` lexicon is the
+dictionary (its phones are the phone set); words of the inputs it lacks are listed in
+``<dict-dir>/oov_words.txt`` (they become ``<unk>``).
 Subword mode (``--subword-vocab N``): a sentencepiece model is trained on the inputs
 (``<dict-dir>/subword.model``) and its pieces, pronounced by the G2P, form the lexicon.
 
@@ -20,6 +23,7 @@ from nghf.lang.g2p import EspeakG2P
 from nghf.lang.lexicon import (
     SpecialWords,
     build_lexicon,
+    given_lexicon,
     read_text_words,
     read_word_list,
     write_dict_dir,
@@ -51,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oov-word", default="<unk>", help="OOV word, pronounced with SPN")
     p.add_argument("--noise-word", default="<noise>", help="noise/music word, pronounced with NSN ('' for none)")
     p.add_argument("--voice", default="en-us", help="espeak-ng voice of the G2P")
+    p.add_argument("--lexicon", default="", help="the corpus's own lexicon.txt (word phones...) instead of "
+                   "CMUdict + G2P; the inputs' words it lacks go to <dict-dir>/oov_words.txt")
     p.add_argument("--subword-vocab", type=int, default=0, help="if > 0: subword lexicon with this many pieces")
     p.add_argument("--subword-type", choices=("bpe", "unigram"), default="bpe", help="sentencepiece model type")
     p.add_argument("dict_dir", help="output dictionary directory")
@@ -67,6 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         g2p = EspeakG2P(voice=args.voice)
         specials = SpecialWords(oov_word=args.oov_word, noise_word=args.noise_word)
         reserved = {w for w in (specials.silence_word, specials.oov_word, specials.noise_word) if w}
+        if args.lexicon and args.subword_vocab > 0:
+            raise ValueError("--lexicon and --subword-vocab exclude each other")
+        if args.lexicon:
+            words = [w for f in args.words for w in read_word_list(f)]
+            words += [w for f in args.text for w in read_text_words(f)]
+            words += [w for f in args.kaldi_text for w in read_text_words(f, has_utt_ids=True)]
+            entries, phones, oovs = given_lexicon(args.lexicon, words, specials)
+            atomic_write_text(out / "oov_words.txt", "".join(f"{w}\n" for w in oovs))
+            print(f"nghf-make-lexicon: {args.lexicon}: {len({e.word for e in entries})} words, "
+                  f"{len(phones)} phones; {len(oovs)} input words not in it (-> {args.oov_word}, "
+                  f"listed in {out / 'oov_words.txt'})")
+            write_dict_dir(entries, out, specials, nonsilence_phones=phones)
+            return 0
         if args.subword_vocab > 0:
             lines = [line for f in args.text for line in Path(f).read_text(encoding="utf-8").splitlines()]
             lines += [" ".join(line.split()[1:]) for f in args.kaldi_text

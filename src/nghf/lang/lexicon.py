@@ -224,8 +224,28 @@ def write_dict_dir(
     log.info("wrote %s (%d pronunciations, %d phones)", dict_dir, len(all_entries), len(nonsil))
 
 
+def given_lexicon(path: str | Path, words: Iterable[str], specials: SpecialWords | None = None,
+                  ) -> tuple[list[LexiconEntry], list[str], list[str]]:
+    """A corpus's own lexicon (``word phones...``, e.g. written by a recipe) as a dictionary.
+
+    Returns its entries (special words excluded: ``write_dict_dir`` adds them), its
+    non-silence phones (every phone used that is not a silence phone, sorted) and the words
+    of ``words`` it lacks, sorted: those become the OOV word in training and scoring, so the
+    caller reports them rather than dropping them silently.
+    """
+    specials = specials or SpecialWords()
+    reserved = {w for w in (specials.silence_word, specials.oov_word, specials.noise_word) if w}
+    entries = [e for e in read_lexicon(path) if e.word not in reserved]
+    if not entries:
+        raise LexiconError(f"{path}: no entries besides the special words")
+    nonsil = sorted({p for e in entries for p in e.phones} - set(SILENCE_PHONES))
+    known = {e.word for e in entries}
+    oovs = sorted({w for w in words if w and w not in known and w not in reserved})
+    return entries, nonsil, oovs
+
+
 __all__ = [
     "LexiconEntry", "LexiconError", "LexiconStats", "SpecialWords", "build_lexicon",
-    "cmudict_pronunciations", "read_lexicon", "read_text_words", "read_word_list",
+    "cmudict_pronunciations", "given_lexicon", "read_lexicon", "read_text_words", "read_word_list",
     "write_dict_dir", "SPN",
 ]

@@ -1,0 +1,213 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # the configuration variables below are set by the sourcing recipe
+# The stages every recipe shares after data preparation (sourced by ./run.sh and
+# egs/*/s5/run.sh, not run). Each recipe writes its own data stage, which must leave Kaldi data
+# dirs $data/{train,dev,eval} (fixed and validated: see finish_data_dirs) and the LM training
+# text $data/local/lm/text.txt; the functions here do the rest with the generic steps/ scripts.
+#
+# The sourcing recipe sets (as options or in its size block):
+#   data exp featdir results results_md    data dirs, experiments, features, results.jsonl, RESULTS.md
+#   nj models criteria optimisers num_workers device
+#   vocab_words lm_prune                   lexicon size (LM-text words) and trigram pruning
+#   mono_gauss mono_iters tri1_leaves tri1_gauss tri2_leaves tri2_gauss tri_iters
+#   ce_overrides seq_overrides decode_opts
+#   train_cmd decode_cmd cuda_cmd          from cmd.sh
+# and optionally (defaults in brackets):
+#   lexicon       [empty] the recipe's own lexicon.txt (word phones...): used instead of
+#                 CMUdict + G2P (steps/make_lexicon.sh --lexicon)
+#   denlat_opts   ["--lattice-beam 6 --max-arcs-per-frame 50"] for steps/make_denlats.sh
+#   expected_systems [empty] YAML of the systems the results table must list (nghf-results)
+#
+# Configs are read from the recipe's conf/ directory; a file the recipe does not have falls
+# back to the top-level conf/ of the same name (recipe_conf), so a new recipe writes only the
+# configs it changes.
+
+# recipe_conf NAME: conf/NAME of the recipe when it exists, else the top-level one.
+recipe_conf() {
+  if [[ -f conf/$1 ]]; then
+    echo "conf/$1"
+  elif [[ -f $NGHF_ROOT/conf/$1 ]]; then
+    echo "$NGHF_ROOT/conf/$1"
+  else
+    echo "$0: error: no config conf/$1 (neither in $PWD nor in $NGHF_ROOT)" >&2
+    return 1
+  fi
+}
+
+# Number of jobs for a data dir: at most one per speaker.
+nj_for() {
+  local speakers
+  speakers=$(wc -l < "$1/spk2utt")
+  echo $(( speakers < nj ? speakers : nj ))
+}
+
+# finish_data_dirs SET...: fix (sort, drop inconsistent entries) and validate each data dir.
+finish_data_dirs() {
+  local x
+  for x in "$@"; do
+    steps/fix_data_dir.sh "$data/$x"
+    steps/validate_data_dir.sh --no-feats true "$data/$x"
+  done
+}
+
+stage_features() {
+  local x n fbank_conf mfcc_conf
+  fbank_conf=$(recipe_conf fbank.yaml)
+  mfcc_conf=$(recipe_conf mfcc.yaml)
+  for x in train dev eval; do
+    n=$(nj_for "$data/$x")
+    steps/make_fbank.sh --nj "$n" --cmd "$train_cmd" --fbank-config "$fbank_conf" \
+      "$data/$x" "$exp/make_fbank/$x" "$featdir/fbank"
+    steps/compute_cmvn_stats.sh "$data/$x" "$exp/make_fbank/$x" "$featdir/fbank"
+    steps/make_mfcc.sh --nj "$n" --cmd "$train_cmd" --mfcc-config "$mfcc_conf" "$data/$x" "$featdir/mfcc/$x"
+  done
+}
+
+stage_lang() {
+  local lm_conf
+  lm_conf=$(recipe_conf lm.yaml)
+  steps/make_lexicon.sh --max-extra-words "$vocab_words" --extra-text "$data/local/lm/text.txt" \
+    --lexicon "${lexicon:-}" "$data/local/dict" "$data/train"
+  steps/prepare_lang.sh --lang-config "$(recipe_conf lang.yaml)" \
+    "$data/local/dict" "<unk>" "$data/local/lang_tmp" "$data/lang"
+  steps/validate_lang.sh "$data/lang"
+  # Trigram for decoding; bigram (weak LM) for the denominator graphs of sequence training.
+  steps/train_lm.sh --lm-config "$lm_conf" --order 3 --prune-threshold "$lm_prune" --dev-text "$data/dev/text" \
+    "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/tg"
+  steps/format_lm.sh "$data/lang" "$data/local/lm/tg/lm.arpa.gz" "$data/lang_test_tg"
+  steps/train_lm.sh --lm-config "$lm_conf" --order 2 --dev-text "$data/dev/text" \
+    "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/bg"
+  steps/format_lm.sh "$data/lang" "$data/local/lm/bg/lm.arpa.gz" "$data/lang_bg"
+}
+
+stage_mono() {
+  local gmm_conf
+  gmm_conf=$(recipe_conf gmm.yaml)
+  steps/train_mono.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" --gmm-config "$gmm_conf" \
+    --num-iters "$mono_iters" --tot-gauss "$mono_gauss" "$data/train" "$data/lang" "$exp/mono"
+  steps/align.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" --gmm-config "$gmm_conf" \
+    "$data/train" "$data/lang" "$exp/mono" "$exp/mono_ali"
+}
+
+# train_tri_pass LEAVES GAUSS ALI-DIR DIR: one triphone pass (tree + EM), then alignment.
+train_tri_pass() {
+  local gmm_conf
+  gmm_conf=$(recipe_conf gmm.yaml)
+  steps/train_tri.sh --cmd "$train_cmd" --gmm-config "$gmm_conf" --num-iters "$tri_iters" \
+    --max-iter-inc $((tri_iters * 2 / 3)) --realign-iters "$((tri_iters / 3)) $((tri_iters * 2 / 3))" \
+    "$1" "$2" "$data/train" "$data/lang" "$3" "$4"
+  steps/align.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" --gmm-config "$gmm_conf" \
+    "$data/train" "$data/lang" "$4" "$4_ali"
+}
+
+stage_tri1() {
+  train_tri_pass "$tri1_leaves" "$tri1_gauss" "$exp/mono_ali" "$exp/tri1"
+}
+
+stage_tri2() {
+  train_tri_pass "$tri2_leaves" "$tri2_gauss" "$exp/tri1_ali" "$exp/tri2"
+  steps/ali_to_pdf.sh "$exp/tri2_ali"
+}
+
+stage_gmm_decode() {
+  local x
+  steps/mkgraph.sh "$data/lang_test_tg" "$exp/tri2" "$exp/tri2/graph"
+  for x in dev eval; do
+    steps/decode_gmm.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --gmm-config "$(recipe_conf gmm.yaml)" \
+      --decode-opts "--decode-config $(recipe_conf decode.yaml) $decode_opts" \
+      "$exp/tri2/graph" "$data/$x" "$exp/tri2" "$exp/tri2/decode_$x"
+  done
+  nghf-score record --results "$results" --system tri2 --model gmm --criterion ml --optimiser em \
+    --updates "$tri_iters" "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
+}
+
+stage_ce_train() {
+  local m
+  for m in $models; do
+    steps/train_ce.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" --overrides "$ce_overrides" \
+      --train-config "$(recipe_conf train_ce.yaml)" --model-config "$(recipe_conf "model_$m.yaml")" \
+      "$data/train" "$exp/tri2_ali" "$exp/tri2_ali/num_pdfs" "$exp/${m}_ce"
+  done
+}
+
+# Decode dev and eval with a hybrid system's final.mdl and record both (LM weight tuned on dev).
+decode_and_record() {
+  local sys=$1 x decode_conf
+  decode_conf=$(recipe_conf decode.yaml)
+  for x in dev eval; do
+    # shellcheck disable=SC2086  # decode_opts is a list of options
+    steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" \
+      --decode-config "$decode_conf" $decode_opts "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
+  done
+  nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
+}
+
+stage_ce_decode() {
+  local m
+  for m in $models; do
+    decode_and_record "$exp/${m}_ce"
+  done
+}
+
+stage_denlats() {
+  local m opts=${denlat_opts:-"--lattice-beam 6 --max-arcs-per-frame 50"}
+  steps/mkgraph.sh "$data/lang_bg" "$exp/tri2" "$exp/tri2/graph_bg"
+  for m in $models; do
+    # shellcheck disable=SC2086  # opts is a list of options
+    steps/make_denlats.sh --nj "$(nj_for "$data/train")" --cmd "$decode_cmd" --device "$device" \
+      $opts --ali-dir "$exp/tri2_ali" \
+      "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
+  done
+}
+
+stage_seq_train() {
+  local m crit opt silence train_conf
+  train_conf=$(recipe_conf train_seq.yaml)
+  # MPFE/bMMI count silence frames by phone class: the lang dir's silence phones.
+  silence="silence_phones=[$(tr ':' ',' < "$data/lang/phones/silence.csl")]"
+  for m in $models; do
+    for crit in $criteria; do
+      for opt in $optimisers; do
+        steps/train_seq.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" \
+          --criterion-config "$(recipe_conf "criterion_$crit.yaml")" --criterion-overrides "$silence" \
+          --optim-config "$(recipe_conf "optim_$opt.yaml")" --train-config "$train_conf" \
+          --overrides "$seq_overrides" \
+          "$data/train" "$exp/tri2_ali" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
+      done
+    done
+  done
+}
+
+stage_seq_decode() {
+  local m crit opt
+  for m in $models; do
+    for crit in $criteria; do
+      for opt in $optimisers; do
+        decode_and_record "$exp/${m}_${crit}_${opt}"
+      done
+    done
+  done
+}
+
+stage_results() {
+  local -a expected=()
+  [[ -n ${expected_systems:-} ]] && expected=(--expected-systems "$expected_systems")
+  nghf-results --results "$results" --out "$results_md" --plots-dir "$exp/plots" "${expected[@]}"
+  cat "$results_md"
+}
+
+# run_common_stages: stages 2-20 in order (the recipe runs its own 0-1 first).
+run_common_stages() {
+  run_stage 2 features stage_features
+  run_stage 3 lang stage_lang
+  run_stage 4 mono stage_mono
+  run_stage 5 tri1 stage_tri1
+  run_stage 6 tri2 stage_tri2
+  run_stage 7 gmm_decode stage_gmm_decode
+  run_stage 8 ce_train stage_ce_train
+  run_stage 9 ce_decode stage_ce_decode
+  run_stage 10 denlats stage_denlats
+  run_stage 11 seq_train stage_seq_train
+  run_stage 12 seq_decode stage_seq_decode
+  run_stage 20 results stage_results
+}
