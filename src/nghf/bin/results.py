@@ -3,13 +3,19 @@
 Usage::
 
     nghf-results --results exp/results.jsonl --out RESULTS.md --plots-dir exp/plots
+    nghf-results --expected-systems conf/paper_systems.yaml ...   # rows of "–" for systems not run yet
+
+With ``--expected-systems`` a missing results file is an empty one: the table is then the
+skeleton of the experiment.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from nghf.score.expected import load_expected_systems
 from nghf.score.results import write_results
 from nghf.score.results_log import read_records
 from nghf.utils.logging import get_logger, setup_logging
@@ -23,12 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plots-dir", default="exp/plots", help="'' to skip the plots")
     p.add_argument("--dev-name", default="dev")
     p.add_argument("--eval-name", default="eval")
+    p.add_argument("--expected-systems", default="",
+                   help="YAML of the systems the table must list (nghf.score.expected); unscored ones show '–'")
     args = p.parse_args(argv)
     setup_logging()
     log = get_logger("nghf.bin.results")
     try:
-        records = read_records(args.results)
-        plots = write_results(records, args.out, args.plots_dir or None, args.results, args.dev_name, args.eval_name)
+        expected = load_expected_systems(args.expected_systems) if args.expected_systems else []
+        records = read_records(args.results) if not expected or Path(args.results).exists() else []
+        plots = write_results(records, args.out, args.plots_dir or None, args.results, args.dev_name,
+                              args.eval_name, expected)
     except (ValueError, OSError) as err:
         log.error("%s", err)
         return 1

@@ -4,10 +4,12 @@ The table has one row per system: model, criterion, optimiser, number of paramet
 wall-clock training time, dev WER at the LM weight tuned on dev, eval WER at that weight,
 and the relative WER reduction over the cross-entropy (``criterion == "ce"``) system of the
 same model (on eval, or dev where eval is missing). When a system was scored more than once
-the latest record counts. Plots (matplotlib, Agg) are written as PNG beside the table from
-the per-update training logs named in the records (``train_log``): dev WER and training
-criterion against updates (log x-axis) per system, and for NGHF/HF systems CG iterations,
-quadratic-model reduction per CG iteration and damping per update.
+the latest record counts. Systems expected by the recipe (``nghf.score.expected``) but not
+scored yet get a row of "–", so the table is the skeleton of the whole experiment. Plots
+(matplotlib, Agg) are written as PNG beside the table from the per-update training logs
+named in the records (``train_log``): dev WER and training criterion against updates (log
+x-axis) per system, and for NGHF/HF systems CG iterations, quadratic-model reduction per CG
+iteration and damping per update.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nghf.score.expected import ExpectedSystem
 from nghf.utils.atomic import atomic_path, atomic_write_text
 from nghf.utils.jsonl import read_jsonl
 from nghf.utils.logging import get_logger
@@ -65,9 +68,10 @@ def relative_reduction(wer: float, baseline: float) -> float:
 
 
 def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: str = "eval",
-                 source: str = "exp/results.jsonl") -> str:
-    """The Markdown text of ``RESULTS.md``."""
+                 source: str = "exp/results.jsonl", expected: Sequence[ExpectedSystem] = ()) -> str:
+    """The Markdown text of ``RESULTS.md``; ``expected`` systems without records are rows of "–"."""
     systems = latest_by_system(records)
+    pending = [e for e in expected if e.system not in systems]
     ce_by_model: dict[str, dict[str, dict[str, Any]]] = {}
     for sets in systems.values():
         any_rec = next(iter(sets.values()))
@@ -79,9 +83,12 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
              f"(on `{evl}`; on `{dev}` where `{evl}` is missing).\n",
              f"| system | model | criterion | optimiser | #updates | train time | {dev} WER | LMWT | {evl} WER | rel. red. vs CE |",
              "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    order = sorted(systems, key=lambda s: (str(next(iter(systems[s].values())).get("model", "")), s))
+    placeholders = {e.system: {"": {"system": e.system, "model": e.model, "criterion": e.criterion,
+                                    "optimiser": e.optimiser}} for e in pending}
+    everything = {**systems, **placeholders}
+    order = sorted(everything, key=lambda s: (str(next(iter(everything[s].values())).get("model", "")), s))
     for name in order:
-        sets = systems[name]
+        sets = everything[name]
         d, e = sets.get(dev), sets.get(evl)
         info = d or e or next(iter(sets.values()))
         rel = "–"
@@ -98,6 +105,9 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
             str(info.get("optimiser") or "–"), "–" if updates is None else str(updates),
             _fmt_time(info.get("train_seconds")), _fmt_wer(d), "–" if lmwt is None else f"{float(lmwt):g}",
             _fmt_wer(e), rel]) + " |")
+    if expected:
+        lines.append(f"\n{len(expected) - len(pending)} of the {len(expected)} expected systems scored; "
+                     f"rows of \"–\" have not been run yet.")
     return "\n".join(lines) + "\n"
 
 
@@ -191,10 +201,11 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path) -> 
 
 
 def write_results(records: Sequence[Mapping[str, Any]], out: str | Path, plots_dir: str | Path | None,
-                  source: str = "exp/results.jsonl", dev: str = "dev", evl: str = "eval") -> list[Path]:
+                  source: str = "exp/results.jsonl", dev: str = "dev", evl: str = "eval",
+                  expected: Sequence[ExpectedSystem] = ()) -> list[Path]:
     """Write ``RESULTS.md`` (with links to the plots) and the plots; return the plot files."""
     out = Path(out)
-    text = render_table(records, dev, evl, source)
+    text = render_table(records, dev, evl, source, expected)
     plots: list[Path] = []
     if plots_dir is not None:
         logs = {}
