@@ -2,7 +2,7 @@
 
 The trainer hands an optimiser an ``UpdateProblem`` -- the model, the criterion, the gradient
 batches and the (smaller) curvature batches of this rank, the reducer and the global frame
-count -- and the optimiser performs exactly one parameter update and returns its statistics.
+count, optionally a validation set -- and the optimiser performs exactly one parameter update and returns its statistics.
 First-order methods use only the gradient batches; second-order methods also evaluate
 curvature-vector products on the curvature batches. Loss = Σ utterance losses / num_frames.
 """
@@ -33,6 +33,12 @@ class UpdateProblem:
     num_frames: int
     curvature_frames: int
     reducer: Reducer = dataclasses.field(default_factory=LocalReducer)
+    validation_batches: Sequence[SequenceBatch] = ()
+    """This rank's share of a validation set (training utterances outside every gradient
+    batch): second-order methods choose CG iterates, line-search, accept steps and compute the
+    reduction ratio on it, so that a step fitted to the gradient batch is judged on other data."""
+    validation_frames: int = 0
+    """Output frames of the validation batches over all ranks (0: no validation set)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,8 @@
 ``conjugate_gradient`` minimises ``q(x) = ½ xᵀAx − bᵀx`` (i.e. solves ``A x = b``) for a
 symmetric positive (semi-)definite ``A`` given only as a product ``v ↦ A v``, with
 
-* a preconditioner ``z = M⁻¹ r`` (``precond``), and a warm start ``x0``;
+* a preconditioner ``z = M⁻¹ r`` (``precond``), and a warm start ``x0`` (dropped for
+  ``x = 0`` when ``q(x0) > 0``: a stale previous solution must not cost iterations);
 * Martens' relative-progress stopping rule: stop at iteration ``i`` when ``q_i < 0`` and
   ``(q_i − q_{i−k}) / q_i < k ε`` with ``k = max(min_window, window_frac · i)``;
 * a maximum number of iterations, and a stop when ``pᵀAp`` is not positive and finite;
@@ -126,6 +127,11 @@ def conjugate_gradient(
     r = b.clone() if x0 is None or not bool(x.any()) else b - matvec(x)
     b_dot = _dot(b, b, stable)
     quadratic = [-0.5 * _dot(x, b + r, stable)]
+    if not quadratic[0] <= 0.0:
+        # A warm start worse than x = 0 (the previous update's solution no longer suits this
+        # quadratic): start from zero, as the first CG step from zero is the steepest descent.
+        LOG.debug("CG: warm start has q = %.4g > 0; starting from zero", quadratic[0])
+        x, r, quadratic = torch.zeros_like(b), b.clone(), [0.0]
     running_q = quadratic[0]
     z = precond(r) if precond is not None else r
     p = z.clone()

@@ -76,6 +76,8 @@ class ModelCurvature:
         curvature_frames: int,
         reducer: Reducer | None = None,
         jvp_method: JvpMethod = "jvp",
+        validation_batches: Sequence[SequenceBatch] = (),
+        validation_frames: int = 0,
     ) -> None:
         if num_frames <= 0 or curvature_frames <= 0:
             raise ValueError(f"frame counts must be positive (num_frames={num_frames}, curvature_frames={curvature_frames})")
@@ -91,6 +93,8 @@ class ModelCurvature:
         self.curvature_frames = curvature_frames
         self.reducer = reducer or LocalReducer()
         self.jvp_method = jvp_method
+        self.validation_batches = [_on(b, self.device) for b in validation_batches]
+        self.validation_frames = validation_frames
         self.products = 0  # curvature-vector products evaluated (for statistics)
 
     # ----------------------------------------------------------------- loss and gradient
@@ -116,20 +120,35 @@ class ModelCurvature:
         return self._reduce_scalar(total) / self.num_frames, grad
 
     @torch.no_grad()
-    def loss(self) -> float:
-        """``L`` at the current parameters (gradient batches, all ranks)."""
+    def _mean_loss(self, batches: Sequence[SequenceBatch], frames: int) -> float:
         total = torch.zeros((), dtype=torch.float64, device=self.device)
-        for batch in self.grad_batches:
+        for batch in batches:
             logits, out_lengths = self._forward(batch)
             total += self.criterion.utterance_losses(logits, out_lengths, batch).sum().to(torch.float64)
-        return self._reduce_scalar(total) / self.num_frames
+        return self._reduce_scalar(total) / frames
+
+    @property
+    def has_validation(self) -> bool:
+        """Whether a validation set judges the steps (see ``UpdateProblem.validation_batches``)."""
+        return self.validation_frames > 0
+
+    def loss(self) -> float:
+        """``L`` at the current parameters (gradient batches, all ranks)."""
+        return self._mean_loss(self.grad_batches, self.num_frames)
+
+    def reference_loss(self) -> float:
+        """The loss that judges steps: the validation loss when there is a validation set,
+        else the gradient-batch loss."""
+        if self.has_validation:
+            return self._mean_loss(self.validation_batches, self.validation_frames)
+        return self.loss()
 
     def loss_at(self, delta: torch.Tensor) -> float:
-        """``L(θ + delta)``; the parameters are restored afterwards."""
+        """The judging loss (``reference_loss``) at ``θ + delta``; parameters are restored."""
         saved = self.space.get_flat()
         try:
             self.space.add_(delta)
-            return self.loss()
+            return self.reference_loss()
         finally:
             self.space.set_flat(saved)
 

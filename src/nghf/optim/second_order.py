@@ -11,9 +11,12 @@ Every update (``SecondOrderOptimizer.step``):
    ``hf``: ``(G+λI)Δ = −g``; ``ng``: ``(F+λI)Δ = −g``; ``nghf`` formulation ``A``:
    ``(G+λI)Δ = −(F+λI)⁻¹g``; ``B``: ``(G+λI)Δ = −g`` preconditioned by ``(F+λI)``;
    ``C``: Fisher-CG directions with Gauss-Newton step lengths;
-4. backtracking over the stored CG iterates on the gradient-batch loss (Martens: walk back
-   from the last iterate while the loss keeps falling);
-5. reduction ratio ``ρ = (L(θ+Δ) − L₀) / M(Δ)`` with the undamped model
+4. backtracking over the stored CG iterates (Martens: walk back from the last iterate while
+   the loss keeps falling) on the *judging loss*: the validation set's loss when the problem
+   has one (training utterances outside the gradient batch, as Kingsbury et al. 2012 use
+   held-out data), else the gradient-batch loss. Judging on other data is what stops a large
+   step fitted to one gradient batch from being accepted when it does not generalise;
+5. reduction ratio ``ρ = (L(θ+Δ) − L₀) / M(Δ)`` (``L`` the judging loss) with the undamped model
    ``M(Δ) = gᵀΔ + ½ΔᵀCΔ`` (``C = F`` for ``ng``, ``G`` otherwise) and the Levenberg-Marquardt
    rule for ``λ``; Armijo line search on the chosen step;
 6. a step that raises the loss or gives NaN/Inf is rejected: ``λ`` is raised by
@@ -115,6 +118,7 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
             oracle = ModelCurvature(
                 problem.model, problem.criterion, space, problem.grad_batches, problem.curvature_batches,
                 problem.num_frames, problem.curvature_frames, problem.reducer, self.config.jvp_method,
+                problem.validation_batches, problem.validation_frames,
             )
         elif callable(problem):
             oracle = problem()
@@ -138,7 +142,13 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         loss0, grad = oracle.loss_and_gradient()
         time_grad = time.perf_counter() - t_start
         extras: dict[str, float] = {"loss_before": loss0, "damping": self.damping, "accepted": 0.0}
-        if not math.isfinite(loss0) or not bool(torch.isfinite(grad).all()):
+        validated = bool(getattr(oracle, "has_validation", False))
+        if validated:
+            ref0 = oracle.reference_loss()
+            extras["validation_before"] = ref0
+        else:
+            ref0 = loss0
+        if not math.isfinite(loss0) or not math.isfinite(ref0) or not bool(torch.isfinite(grad).all()):
             LOG.warning("update %d: non-finite loss or gradient (loss %s); no step taken", self.updates, loss0)
             self.rejections += 1
             extras.update(time_grad=time_grad, rejected=1.0)
@@ -173,10 +183,10 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
             self.last_quadratic = list(result.quadratic)
             delta, loss_try, chosen_it = self._backtrack(oracle, result)
             model_red = self._model_reduction(oracle, grad, delta)
-            actual = loss_try - loss0
+            actual = loss_try - ref0
             rho = actual / model_red if model_red < 0 and math.isfinite(loss_try) else float("-inf")
-            alpha, loss_new = self._line_search(oracle, grad, delta, loss0, loss_try)
-            ok = math.isfinite(loss_new) and loss_new < loss0 and alpha > 0
+            alpha, loss_new = self._line_search(oracle, grad, delta, ref0, loss_try)
+            ok = math.isfinite(loss_new) and loss_new < ref0 and alpha > 0
             self._adapt_damping(rho)
             extras.update(
                 cg_iterations=float(result.iterations), cg_q_initial=result.quadratic[0],
@@ -192,17 +202,18 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
             self.prev_solution = None
             self.damping = min(self.damping * cfg.damping.reject_factor, cfg.damping.max)
             LOG.warning(
-                "update %d attempt %d: step rejected (loss %.6g -> %.6g, rho %.3g); damping raised to %.4g",
-                self.updates, attempt, loss0, loss_try, rho, self.damping,
+                "update %d attempt %d: step rejected (%s loss %.6g -> %.6g, rho %.3g); damping raised to %.4g",
+                self.updates, attempt, "validation" if validated else "batch", ref0, loss_try, rho, self.damping,
             )
         time_curvature = time.perf_counter() - t_curv
         if accepted:
             space.add_(step)
         else:
-            loss_new = loss0
+            loss_new = ref0
+        extras["validation_after" if validated else "loss_after"] = loss_new
         self.updates += 1
         extras.update(
-            accepted=float(accepted), loss_after=loss_new, damping=self.damping, step_norm=float(step.norm()),
+            accepted=float(accepted), damping=self.damping, step_norm=float(step.norm()),
             cg_iterations_total=float(cg_total), retries=float(attempt), products=float(oracle.products - products0),
             time_grad=time_grad, time_curvature=time_curvature, time_total=time.perf_counter() - t_start,
         )

@@ -82,6 +82,12 @@ class TrainSeqConfig:
     schedule: ScheduleConfig = dataclasses.field(default_factory=lambda: ScheduleConfig(kind="constant"))
     checkpoint_every: int = 0
     tensorboard: bool = False
+    freeze_norm: bool = True
+    """Batch-norm layers keep the cross-entropy model's statistics (evaluation mode) during
+    sequence training. The network is then one fixed function of its parameters: the loss is
+    a sum of independent per-utterance terms (as the Fisher and the curvature sub-batch
+    assume), the trial evaluations of a second-order update cannot move the running
+    statistics, and what is optimised is exactly what decoding computes."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -134,11 +140,12 @@ class SequenceTrainer(Trainer):
     the held-out loss every ``heldout_every`` updates) and the accumulated training time."""
 
     def __init__(self, *args: Any, update_log: UpdateLog, heldout_every: int = 0,
-                 writer: ScalarWriter | None = None, **kwargs: Any) -> None:
+                 writer: ScalarWriter | None = None, freeze_norm: bool = False, **kwargs: Any) -> None:
         self.capture = CapturingWriter(writer)
         super().__init__(*args, writer=self.capture, **kwargs)
         self.update_log = update_log
         self.heldout_every = heldout_every
+        self.freeze_norm = freeze_norm
         self.train_seconds = 0.0
 
     def state_dict(self) -> dict[str, Any]:
@@ -151,6 +158,8 @@ class SequenceTrainer(Trainer):
         self.train_seconds = float(state.get("train_seconds", 0.0))
 
     def run_update(self, index: int) -> float:
+        if self.freeze_norm:
+            freeze_norm_layers(self.model)
         self.capture.take()
         start = time.perf_counter()
         loss = super().run_update(index)
@@ -177,6 +186,14 @@ class SequenceTrainer(Trainer):
             self.update_log.append({"epoch_end": rec.epoch + 1, "update": self.global_update,
                                     "train_loss": rec.train_loss, "heldout_loss": rec.heldout_loss,
                                     "heldout_frame_acc": rec.heldout_acc})
+
+
+def freeze_norm_layers(model: torch.nn.Module) -> None:
+    """Put every batch-norm layer of ``model`` in evaluation mode (running statistics used,
+    never updated); the rest of the model keeps its mode."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
 
 
 def optimiser_name(optim_config: Any) -> str:
@@ -236,9 +253,13 @@ def train_sequence(
     split = DataConfig(heldout_fraction=config.data.heldout_fraction,
                        max_heldout_utts=config.data.max_heldout_utts, seed=config.data.seed)
     train_utts, heldout_utts = split_heldout(list(fitted), split)
-    examples = SequenceExamples(feats, fitted, store, model.subsampling)
     first_order = isinstance(optim_config, FirstOrderConfig)
     plan = config.first_order if first_order else config.second_order
+    validation_utts: list[str] = []
+    if plan.validation_utts:
+        train_utts, validation_utts = split_heldout(train_utts, DataConfig(
+            heldout_fraction=0.5, max_heldout_utts=plan.validation_utts, seed=config.data.seed + 1))
+    examples = SequenceExamples(feats, fitted, store, model.subsampling)
     check_same_value(reducer, text_hash(train_utts), "the sequence-training utterance list")
     single = SequenceUpdates(examples, train_utts, plan, config.data.batch_frames, config.data.seed)
     source: UpdateSource = single
@@ -246,9 +267,10 @@ def train_sequence(
         source = ShardedUpdates(single, reducer.rank, reducer.world_size)
     heldout = examples.batches(heldout_utts, config.data.heldout_batch_frames)
     log.info("%s: %s criterion, %s optimiser, %d parameters, %d train / %d held-out utterances "
-             "(%d left out), %d updates per epoch of %d utterances", out_dir, criterion.name,
+             "(%d left out), %d updates per epoch of %d utterances%s", out_dir, criterion.name,
              optimiser_name(optim_config), num_parameters(model), len(train_utts), len(heldout_utts),
-             len(bad), single.num_updates(0), plan.utts_per_update)
+             len(bad), single.num_updates(0), plan.utts_per_update,
+             f", steps judged on {len(validation_utts)} validation utterances" if validation_utts else "")
 
     seed_everything(config.seed)
     model.to(device)
@@ -265,8 +287,9 @@ def train_sequence(
     trainer = SequenceTrainer(
         model, criterion, updater, source, heldout, out_dir, config.epochs, schedule, device=device,
         reducer=reducer, checkpoint_every=config.checkpoint_every, writer=tb, update_log=update_log,
-        heldout_every=plan.heldout_every,
+        heldout_every=plan.heldout_every, freeze_norm=config.freeze_norm,
     )
+    trainer.validation = examples.batches(validation_utts, config.data.heldout_batch_frames)
     if resume and (out_dir / LAST).is_file():
         trainer.resume()
         update_log.truncate(trainer.global_update)
@@ -292,7 +315,8 @@ def train_sequence(
         "train_seconds": round(trainer.train_seconds, 3), "train_log": str(out_dir / LOG_NAME),
         "epochs": len(history),
         "parameters": num_parameters(model), "init_model": str(init_model), "device": str(device),
-        "train_utterances": len(train_utts), "heldout_utterances": len(heldout_utts), "left_out": len(bad),
+        "train_utterances": len(train_utts), "heldout_utterances": len(heldout_utts),
+        "validation_utterances": len(validation_utts), "left_out": len(bad),
         "final_heldout_loss": history[-1].heldout_loss if history else None,
     }
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")

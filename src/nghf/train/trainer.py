@@ -136,6 +136,9 @@ class Trainer:
         self.checksum_every = checksum_every
         """Distributed runs: check every this many updates that all ranks hold identical
         parameters (``nghf.dist.checksum``; 0: only at epoch ends)."""
+        self.validation: list[SequenceBatch] = []
+        """Batches that judge second-order steps (``UpdateProblem.validation_batches``); every
+        rank holds all of them and passes its share (every ``world_size``-th batch)."""
         self.guard = BadUpdateGuard(max_bad_updates)
         """Counts updates lost to NaN/Inf (logged with utterance ids); more than
         ``max_bad_updates`` stop the run (``nghf.utils.numerics.NumericalError``; < 0: never)."""
@@ -224,6 +227,8 @@ class Trainer:
         problem = UpdateProblem(
             model=self.model, criterion=self.criterion, grad_batches=grad, curvature_batches=curv,
             num_frames=int(frames[0]), curvature_frames=int(frames[1]), reducer=self.reducer,
+            validation_batches=self.validation[self.reducer.rank :: self.reducer.world_size],
+            validation_frames=sum(count_frames(b, self.model) for b in self.validation),
         )
         lr = self._set_lr()
         stats = self.updater.step(problem)
