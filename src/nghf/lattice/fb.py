@@ -25,6 +25,11 @@ posteriors and γ without autograd. :func:`expected_arc_sum` computes ``E[Σ_a v
 lattice posterior with the (normalised) expectation semiring — the quantity MPFE/sMBR maximise —
 again with differentiable ops so autograd gives its exact gradient.
 
+Index work that does not depend on the scores (per-frame views of the arc index tensors, the
+flattened (row, frame, pdf) index of every arc, row chunks) is computed once per batch and
+cached on it (:mod:`nghf.lattice.fbplan`); all arc scores are gathered with one
+``index_select`` before the frame loop.
+
 Very long batches are processed in contiguous chunks of rows of at most ``max_arcs`` arcs
 (utterances are independent), which bounds the memory of the per-frame temporaries and of the
 autograd graph.
@@ -33,21 +38,37 @@ autograd graph.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import torch
 
+from nghf.lattice.fbplan import plain_tensors
 from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class FBResult:
     """Forward-backward outputs: ``log_z`` ``(B,)``, ``arc_post`` ``(A,)`` in the batch's arc
-    order, ``gamma`` ``(B, T, D)`` per-frame pdf occupancies (zero on padded frames)."""
+    order, and ``gamma`` ``(B, T, D)`` per-frame pdf occupancies (zero on padded frames).
+
+    ``gamma`` is built on first access (then cached): it is a dense scatter of the arc
+    posteriors whose cost is writing ``B·T·D`` numbers, which callers that only need arc
+    posteriors (pruning, statistics) should not pay.
+    """
 
     log_z: torch.Tensor
     arc_post: torch.Tensor
-    gamma: torch.Tensor
+    batch: LatticeBatch = dataclasses.field(repr=False)
+    shape: tuple[int, int, int] = dataclasses.field(repr=False)
+
+    @functools.cached_property
+    def gamma(self) -> torch.Tensor:
+        b, t, d = self.shape
+        flat = self.batch.plan.flat_index(self.batch, t, d)
+        post = self.arc_post
+        out = torch.zeros(b * t * d, dtype=post.dtype, device=post.device).index_add_(0, flat, post)
+        return out.view(b, t, d)
 
 
 def arc_scores(
@@ -65,14 +86,14 @@ def arc_scores(
     b, t, d = scores.shape
     if t < batch.max_frames:
         raise LatticeError(f"scores have {t} frames but the lattices need {batch.max_frames} ({batch.utt_ids[:3]}...)")
-    if batch.num_arcs and int(batch.pdf.max()) >= d:
-        raise LatticeError(f"lattices use pdf-id {int(batch.pdf.max())} but scores have only {d} columns")
+    if batch.num_arcs and batch.max_pdf >= d:
+        raise LatticeError(f"lattices use pdf-id {batch.max_pdf} but scores have only {d} columns")
     if batch.device != scores.device:
         raise LatticeError(
             f"lattices are on {batch.device} but scores on {scores.device}; move them with batch.to(device)"
         )
     dtype = dtype or scores.dtype
-    flat = (batch.arc_row * t + batch.frame) * d + batch.pdf
+    flat = batch.plan.flat_index(batch, t, d)
     ac = scores.reshape(-1).index_select(0, flat).to(dtype)
     out = ac - graph_scale * batch.graph_cost.to(dtype)
     if arc_extra is not None:
@@ -107,16 +128,17 @@ def _forward(
     alphas = [alpha]
     val = torch.zeros_like(alpha)
     vals = [val]
-    sp, ap = batch.state_ptr, batch.arc_ptr
+    sp, plan = batch.state_ptr, batch.plan
+    s_t = s.split(plan.arc_counts)
+    v_t = values.split(plan.arc_counts) if values is not None else None
     for t in range(batch.max_frames):
-        a0, a1 = ap[t], ap[t + 1]
         n_next = sp[t + 2] - sp[t + 1]
-        src, dst = batch.src_local[a0:a1], batch.dst_local[a0:a1]
-        through = alpha.index_select(0, src) + s[a0:a1]
+        src, dst = plan.src[t], plan.dst[t]
+        through = alpha.index_select(0, src) + s_t[t]
         new_alpha = _scatter_logsumexp(through, dst, n_next)
-        if values is not None:
+        if v_t is not None:
             weight = torch.exp(through - new_alpha.index_select(0, dst))
-            contrib = weight * (val.index_select(0, src) + values[a0:a1])
+            contrib = weight * (val.index_select(0, src) + v_t[t])
             val = torch.zeros(n_next, dtype=dtype, device=dev).index_add_(0, dst, contrib)
             vals.append(val)
         alpha = new_alpha
@@ -137,7 +159,8 @@ def _forward(
 def _backward(batch: LatticeBatch, s: torch.Tensor, graph_scale: float) -> torch.Tensor:
     """Backward recursion: ``beta_all`` over the global states (time-major)."""
     dev, dtype = s.device, s.dtype
-    sp, ap, fp = batch.state_ptr, batch.arc_ptr, batch.final_ptr
+    sp, fp, plan = batch.state_ptr, batch.final_ptr, batch.plan
+    s_t = s.split(plan.arc_counts)
     t_max = batch.max_frames
     fin_val = -graph_scale * batch.final_cost.to(device=dev, dtype=dtype)
     ptr = torch.as_tensor(sp, device=dev)
@@ -146,10 +169,9 @@ def _backward(batch: LatticeBatch, s: torch.Tensor, graph_scale: float) -> torch
     beta_next = fin_val[fp[t_max]:fp[t_max + 1]]
     betas[t_max] = beta_next
     for t in range(t_max - 1, -1, -1):
-        a0, a1 = ap[t], ap[t + 1]
         n_here = sp[t + 1] - sp[t]
-        src = batch.src_local[a0:a1]
-        through = s[a0:a1] + beta_next.index_select(0, batch.dst_local[a0:a1])
+        src = plan.src[t]
+        through = s_t[t] + beta_next.index_select(0, plan.dst[t])
         f0, f1 = fp[t], fp[t + 1]
         if f1 > f0:  # rows that end at time t: their final states start the recursion here
             through = torch.cat([through, fin_val[f0:f1]])
@@ -189,14 +211,20 @@ def _chunked(
     batch arcs of those rows in the same order: per-arc inputs are sliced and per-arc outputs
     scattered back with one boolean mask. Per-row outputs are concatenated.
     """
-    chunks = _row_chunks(batch, max_arcs)
+    key = ("chunks", max_arcs)
+    cache = batch.plan.cache
+    if key not in cache:
+        with plain_tensors():
+            cache[key] = [
+                (r0, r1, batch.select(list(range(r0, r1))), (batch.arc_row >= r0) & (batch.arc_row < r1))
+                for r0, r1 in _row_chunks(batch, max_arcs)
+            ]
+    chunks = cache[key]
     if len(chunks) == 1:
         return fn(batch, scores, *arc_inputs)
     parts: list[tuple[torch.Tensor, ...]] = []
     masks = []
-    for r0, r1 in chunks:
-        sub = batch.select(list(range(r0, r1)))
-        mask = (batch.arc_row >= r0) & (batch.arc_row < r1)
+    for r0, r1, sub, mask in chunks:
         masks.append(mask)
         sub_inputs = tuple(None if x is None else x[mask] for x in arc_inputs)
         parts.append(fn(sub, scores[r0:r1], *sub_inputs))
@@ -254,9 +282,7 @@ def forward_backward(
         return log_z, post
 
     log_z, post = _chunked(batch, scores, (arc_extra,), max_arcs, run, (False, True))
-    flat = (batch.arc_row * t + batch.frame) * d + batch.pdf
-    gamma = torch.zeros(b * t * d, dtype=post.dtype, device=post.device).index_add_(0, flat, post)
-    return FBResult(log_z=log_z, arc_post=post, gamma=gamma.view(b, t, d))
+    return FBResult(log_z=log_z, arc_post=post, batch=batch, shape=(b, t, d))
 
 
 def expected_arc_sum(

@@ -22,12 +22,17 @@ forward-backward recursion.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from nghf.utils.logging import get_logger
+
+if TYPE_CHECKING:
+    from nghf.lattice.fbplan import FBPlan
 
 log = get_logger(__name__)
 
@@ -330,6 +335,18 @@ class LatticeBatch:
     @property
     def device(self) -> torch.device:
         return self.frame.device
+
+    @functools.cached_property
+    def max_pdf(self) -> int:
+        """The largest pdf-id of the batch's arcs (-1 without arcs); computed once."""
+        return max((int(lat.pdf.max()) for lat in self.lattices if lat.num_arcs), default=-1)
+
+    @functools.cached_property
+    def plan(self) -> FBPlan:
+        """The forward-backward's padded index layout (:mod:`nghf.lattice.fbplan`), built on first use."""
+        from nghf.lattice.fbplan import build_plan
+
+        return build_plan(self)
 
     @classmethod
     def from_lattices(cls, lattices: Sequence[Lattice], device: torch.device | str = "cpu") -> LatticeBatch:
