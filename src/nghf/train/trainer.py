@@ -231,8 +231,14 @@ class Trainer:
             validation_frames=sum(count_frames(b, self.model) for b in self.validation),
         )
         lr = self._set_lr()
+        buffers = [b.detach().clone() for b in self.model.buffers()]
         stats = self.updater.step(problem)
-        self.guard.record(self.global_update + 1, stats.loss, stats.extras, grad)
+        if self.guard.record(self.global_update + 1, stats.loss, stats.extras, grad):
+            # The forward passes of a lost update still moved batch-norm running statistics
+            # (possibly to NaN): put them back, so that nothing of the bad batch remains.
+            with torch.no_grad():
+                for b, saved in zip(self.model.buffers(), buffers, strict=True):
+                    b.copy_(saved)
         if self.reducer.world_size > 1:
             average_buffers_(self.reducer, self.model)  # batch-norm statistics of all ranks
             if self.checksum_every and (self.global_update + 1) % self.checksum_every == 0:
