@@ -4,8 +4,8 @@ Word mode (default): every word of the inputs gets its CMUdict pronunciations, o
 espeak-ng G2P's when CMUdict lacks it; the G2P words are listed in ``<dict-dir>/g2p_words.txt``
 and words nobody can pronounce in ``<dict-dir>/unpronounceable.txt`` (they become ``<unk>``).
 Given-lexicon mode (``--lexicon FILE``): the corpus's own ``word phones...`` lexicon is the
-dictionary (its phones are the phone set); words of the inputs it lacks are listed in
-``<dict-dir>/oov_words.txt`` (they become ``<unk>``).
+dictionary (its phones are the phone set); words of the transcripts (``--kaldi-text``,
+``--words``) it lacks are listed in ``<dict-dir>/oov_words.txt`` (they become ``<unk>``).
 Subword mode (``--subword-vocab N``): a sentencepiece model is trained on the inputs
 (``<dict-dir>/subword.model``) and its pieces, pronounced by the G2P, form the lexicon.
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-word", default="<noise>", help="noise/music word, pronounced with NSN ('' for none)")
     p.add_argument("--voice", default="en-us", help="espeak-ng voice of the G2P")
     p.add_argument("--lexicon", default="", help="the corpus's own lexicon.txt (word phones...) instead of "
-                   "CMUdict + G2P; the inputs' words it lacks go to <dict-dir>/oov_words.txt")
+                   "CMUdict + G2P; transcript words it lacks go to <dict-dir>/oov_words.txt")
     p.add_argument("--subword-vocab", type=int, default=0, help="if > 0: subword lexicon with this many pieces")
     p.add_argument("--subword-type", choices=("bpe", "unigram"), default="bpe", help="sentencepiece model type")
     p.add_argument("dict_dir", help="output dictionary directory")
@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.lexicon and args.subword_vocab > 0:
             raise ValueError("--lexicon and --subword-vocab exclude each other")
         if args.lexicon:
+            # OOVs of the transcripts and word lists; --text (LM text) words outside the
+            # lexicon are simply not in the vocabulary.
             words = [w for f in args.words for w in read_word_list(f)]
-            words += [w for f in args.text for w in read_text_words(f)]
             words += [w for f in args.kaldi_text for w in read_text_words(f, has_utt_ids=True)]
             entries, phones, oovs = given_lexicon(args.lexicon, words, specials)
             atomic_write_text(out / "oov_words.txt", "".join(f"{w}\n" for w in oovs))

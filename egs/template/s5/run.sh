@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Generic recipe for a new corpus. A recipe directory holds three things of its own and links
+# (run.sh -> this file, steps, utils, path.sh, cmd.sh -> the repository's):
+#
+#   local/prepare_data.sh <data-dir>   writes Kaldi data dirs <data-dir>/{train,dev,eval}
+#                                      (wav.scp, text, utt2spk, spk2utt, optional segments) and,
+#                                      if it has one, the LM text <data-dir>/local/lm/text.txt
+#   local/lexicon.txt                  optional: "word phone phone ..." per line; without it,
+#                                      CMUdict + espeak-ng G2P pronounce the words (English)
+#   conf/                              configs that differ from the top-level conf/ (e.g.
+#                                      model_tdnn.yaml, train_ce.yaml); the rest fall back to it
+#
+#   ./run.sh                               every stage
+#   ./run.sh --stop-stage 7                up to the GMM system's decoding
+#   ./run.sh --stage 11 --optimisers nghf  resume at sequence training with one optimiser
+#
+# Stages: 1 data (local/prepare_data.sh), then the stages shared with every recipe
+# (steps/lib/recipe_stages.sh): 2 features, 3 lang + LMs, 4 mono, 5 tri1, 6 tri2, 7 GMM
+# decode, 8 CE training, 9 CE decode, 10 denominator lattices, 11 sequence training, 12
+# decoding, 20 RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")"   # the recipe directory (run.sh may be a link to the template)
+
+# Begin configuration section.
+stage=1               # first stage to run
+stop_stage=100        # last stage to run
+force=false           # redo stages that already have a .done marker
+lexicon=auto          # auto: local/lexicon.txt if it exists, else CMUdict + G2P; or a lexicon file; '' for CMUdict + G2P
+lm_text=""            # LM training text (one sentence per line); empty: <data>/local/lm/text.txt from prepare_data.sh, else the training transcripts
+backend=${NGHF_BACKEND:-local}  # job dispatch of cmd.sh: local or slurm
+device=cpu            # device for neural-network training, lattices and decoding (cpu, cuda)
+nj=4                  # parallel jobs for features, GMM training, alignment, lattices, decoding
+num_workers=1         # torch.distributed ranks for CE and sequence training
+models="tdnn"         # hybrid models (conf/model_*.yaml)
+criteria="mmi"        # sequence criteria (conf/criterion_*.yaml)
+optimisers="adam nghf"  # sequence-training optimisers (conf/optim_*.yaml)
+vocab_words=20000     # most frequent LM-text words added to the training words (CMUdict + G2P only)
+lm_prune=1e-7         # relative-entropy pruning of the decoding trigram (graph size)
+mono_gauss=1000       # monophone Gaussians
+mono_iters=30         # monophone EM iterations
+tri1_leaves=1000      # first triphone pass: tree leaves
+tri1_gauss=6000       # first triphone pass: Gaussians
+tri2_leaves=1500      # second triphone pass: tree leaves (the hybrid models' outputs)
+tri2_gauss=10000      # second triphone pass: Gaussians
+tri_iters=25          # triphone EM iterations
+ce_overrides=""       # overrides of conf/train_ce.yaml, e.g. "epochs=2"
+seq_overrides=""      # overrides of conf/train_seq.yaml, e.g. "epochs=1"
+decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 2 --max-lmwt 21"  # more options of steps/decode.sh
+denlat_opts="--lattice-beam 6 --max-arcs-per-frame 50"  # options of steps/make_denlats.sh
+exp=exp               # models, logs, decodes and results.jsonl
+data=data             # Kaldi data directories
+featdir=features      # feature archives
+results_md=RESULTS.md # the generated results table (plots go to <exp>/plots)
+expected_systems=""   # YAML of the systems RESULTS.md must list (see egs/mgb/s5/conf/paper_systems.yaml)
+# End configuration section.
+usage="Usage: $0 [options]
+Runs the recipe of this directory: local/prepare_data.sh, [local/lexicon.txt], conf/ (see $0)."
+# shellcheck source=utils/parse_options.sh
+. utils/parse_options.sh
+check_nargs 0 "$@"
+
+# shellcheck source=path.sh
+. ./path.sh
+"$NGHF_ROOT/tools/install.sh"
+export NGHF_BACKEND=$backend
+# shellcheck source=cmd.sh
+. ./cmd.sh
+stage_dir=$exp
+# shellcheck source=utils/stages.sh
+. utils/stages.sh
+# shellcheck source=steps/lib/recipe_stages.sh
+. steps/lib/recipe_stages.sh
+results=$exp/results.jsonl
+if [[ $lexicon == auto ]]; then
+  lexicon=""
+  [[ -f local/lexicon.txt ]] && lexicon=local/lexicon.txt
+fi
+
+stage_data() {
+  [[ -x local/prepare_data.sh ]] || { echo "$0: error: no executable local/prepare_data.sh in $PWD" >&2; return 1; }
+  local/prepare_data.sh "$data"
+  finish_data_dirs train dev eval
+  mkdir -p "$data/local/lm"
+  if [[ -n $lm_text ]]; then
+    check_files "$lm_text"
+    cp "$lm_text" "$data/local/lm/text.txt"
+  elif [[ ! -s $data/local/lm/text.txt ]]; then
+    echo "$0: no LM text from local/prepare_data.sh: the LMs are trained on the training transcripts"
+    cut -d' ' -f2- "$data/train/text" > "$data/local/lm/text.txt"
+  fi
+}
+
+run_stage 1 data stage_data
+run_common_stages
+print_stage_times
