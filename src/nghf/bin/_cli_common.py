@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 
@@ -20,6 +21,6 @@ def run_catching(prog: str, body: Callable[[], int], expected: tuple[type[BaseEx
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except OSError as err:  # unwritable or full output, unreadable input: one line, no traceback
-        print(f"{prog}: error: {err if err.filename is None else describe_os_error(err, 'access')}",
-              file=sys.stderr)
+        verb = "write" if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS) else "access"
+        print(f"{prog}: error: {err if err.filename is None else describe_os_error(err, verb)}", file=sys.stderr)
         return 1

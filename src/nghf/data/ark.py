@@ -55,7 +55,10 @@ class ArkWriter:
         if not key or any(c.isspace() for c in key):
             raise ValueError(f"{self.path}: invalid archive key {key!r}")
         start = self._f.tell()
-        self._kio.write_mat(self._f, np.ascontiguousarray(mat), key=key)
+        try:
+            self._kio.write_mat(self._f, np.ascontiguousarray(mat), key=key)
+        except OSError as err:  # disk full, size limit: name the archive (a bare write() error does not)
+            raise OSError(err.errno, err.strerror, str(self.path)) from None
         self.offsets[key] = start + len(key.encode("utf-8")) + 1
 
     def scp_lines(self) -> list[tuple[str, str]]:
