@@ -16,10 +16,17 @@ split per word sequence and the word moves onto the arcs that enter it. Identica
 of (transition-id sequence, graph cost) pairs — summed in the log semiring over paths with the
 same sequence — is unchanged; the tests check exactly that against path enumeration.
 
+Words: an output arc holds one word. When an epsilon path plus its emitting arc carries
+several words (the determinised graph can emit a word's label late, right before the next
+word's), the arc takes the first and the others wait in the destination state, which is
+split per pending word sequence (output states are pairs ``(raw state, pending words)``);
+the next arcs take them in order. Word sequences of all paths are therefore unchanged
+(checked against enumeration); only the frame a word label sits on moves. Still rejected
+(an error naming the utterance): more pending words than frames left at the very end, and
+epsilon cycles (their log-semiring closure would be an infinite series).
+
 Acoustic costs of the raw lattice are not kept: the sequence criteria recompute acoustic scores
-from the network. Limitation (raised as an error naming the utterance): an output arc can carry
-at most one word, so an epsilon path plus emitting arc with two words is rejected; epsilon
-cycles are rejected too (their log-semiring closure would be an infinite series).
+from the network.
 """
 
 from __future__ import annotations
@@ -119,29 +126,45 @@ def raw_to_lattice(
         if arc[2] != 0:
             emit_out.setdefault(arc[0], []).append(arc)
 
+    # Output states are (raw state, pending words); words that do not fit on their arc wait
+    # in the state and go onto the next arcs (see the module docstring).
+    ids: dict[tuple[int, tuple[int, ...]], int] = {(raw.start, ()): raw.start}
+    next_state = raw.num_states
+
+    def state_id(d: int, pend: tuple[int, ...]) -> int:
+        nonlocal next_state
+        key = (d, pend)
+        if key not in ids:
+            if pend:
+                ids[key] = next_state
+                next_state += 1
+            else:
+                ids[key] = d
+            stack.append(key)
+        return ids[key]
+
     merged: dict[tuple[int, int, int, int], float] = {}  # (q, dst, tid, word) -> cost
     final_words: dict[int, dict[tuple[int, ...], float]] = {}
-    seen, stack = {raw.start}, [raw.start]
+    stack: list[tuple[int, tuple[int, ...]]] = [(raw.start, ())]
     while stack:
-        q = stack.pop()
-        for (r, words), c in closures[q].items():
+        q_raw, pend = stack.pop()
+        q = ids[(q_raw, pend)]
+        for (r, words), c in closures[q_raw].items():
             if r in raw.finals:
                 fw = final_words.setdefault(q, {})
                 total = c + raw.finals[r][0]
-                fw[words] = _log_add_cost(fw[words], total) if words in fw else total
+                key_w = pend + words
+                fw[key_w] = _log_add_cost(fw[key_w], total) if key_w in fw else total
             for _, d, tid, word, cost, _ in emit_out.get(r, ()):
-                w = _one_word(words + ((word,) if word else ()), utt_id, f"the path into state {d}")
-                key = (q, d, tid, w)
+                seq = pend + words + ((word,) if word else ())
+                d_out = state_id(d, seq[1:])
+                key = (q, d_out, tid, seq[0] if seq else 0)
                 total = c + cost
                 merged[key] = _log_add_cost(merged[key], total) if key in merged else total
-                if d not in seen:
-                    seen.add(d)
-                    stack.append(d)
     if not final_words:
         raise LatticeError(f"utterance {utt_id}: raw lattice has no path from the start to a final state")
 
-    # Split final states whose trailing epsilon paths carry words.
-    next_state = raw.num_states
+    # Split final states whose trailing epsilon paths (or pending words) carry words.
     arcs_list = [(q, d, tid, w, c) for (q, d, tid, w), c in merged.items()]
     finals: dict[int, float] = {}
     for q, by_words in final_words.items():
