@@ -17,14 +17,17 @@
 #                 CMUdict + G2P (steps/make_lexicon.sh --lexicon)
 #   denlat_opts   ["--lattice-beam 6 --max-arcs-per-frame 50"] for steps/make_denlats.sh
 #   expected_systems [empty] YAML of the systems the results table must list (nghf-results)
+#   conf_overrides [empty] a directory whose configs take precedence over conf/ (e.g. small models)
 #
-# Configs are read from the recipe's conf/ directory; a file the recipe does not have falls
-# back to the top-level conf/ of the same name (recipe_conf), so a new recipe writes only the
-# configs it changes.
+# Configs are read from the recipe's conf/ directory (after $conf_overrides, if set); a file the
+# recipe does not have falls back to the top-level conf/ of the same name (recipe_conf), so a
+# new recipe writes only the configs it changes.
 
 # recipe_conf NAME: conf/NAME of the recipe when it exists, else the top-level one.
 recipe_conf() {
-  if [[ -f conf/$1 ]]; then
+  if [[ -n ${conf_overrides:-} && -f $conf_overrides/$1 ]]; then
+    echo "$conf_overrides/$1"
+  elif [[ -f conf/$1 ]]; then
     echo "conf/$1"
   elif [[ -f $NGHF_ROOT/conf/$1 ]]; then
     echo "$NGHF_ROOT/conf/$1"

@@ -15,7 +15,6 @@
 # 11 sequence training (each criterion x optimiser), 12 decoding, 20 RESULTS.md listing every
 # system of conf/paper_systems.yaml ("–" for those not run yet).
 set -euo pipefail
-cd "$(dirname "$0")"
 
 # Begin configuration section.
 stage=1               # first stage to run
@@ -50,12 +49,14 @@ data=data             # Kaldi data directories
 featdir=features      # feature archives (fbank for the networks, MFCC for the GMMs)
 results_md=RESULTS.md # the generated results table (plots go to <exp>/plots)
 expected_systems=conf/paper_systems.yaml  # systems RESULTS.md lists ('' for only those run)
+conf_overrides=""     # directory of configs taking precedence over conf/ (e.g. smaller models)
 # End configuration section.
 usage="Usage: $0 [options]
 Runs the MGB-1 recipe (stages listed at the top of $0; data layout in README.md)."
 # shellcheck source=utils/parse_options.sh
-. utils/parse_options.sh
+. "$(dirname "$0")/utils/parse_options.sh"
 check_nargs 0 "$@"
+cd "$(dirname "$0")"   # the recipe directory (run.sh may be a link to the template); relative paths are relative to it
 
 # shellcheck source=path.sh
 . ./path.sh

@@ -19,7 +19,6 @@
 # decode, 8 CE training, 9 CE decode, 10 denominator lattices, 11 sequence training, 12
 # decoding, 20 RESULTS.md.
 set -euo pipefail
-cd "$(dirname "$0")"   # the recipe directory (run.sh may be a link to the template)
 
 # Begin configuration section.
 stage=1               # first stage to run
@@ -52,12 +51,14 @@ data=data             # Kaldi data directories
 featdir=features      # feature archives
 results_md=RESULTS.md # the generated results table (plots go to <exp>/plots)
 expected_systems=""   # YAML of the systems RESULTS.md must list (see egs/mgb/s5/conf/paper_systems.yaml)
+conf_overrides=""     # directory of configs taking precedence over conf/ (e.g. smaller models)
 # End configuration section.
 usage="Usage: $0 [options]
 Runs the recipe of this directory: local/prepare_data.sh, [local/lexicon.txt], conf/ (see $0)."
 # shellcheck source=utils/parse_options.sh
-. utils/parse_options.sh
+. "$(dirname "$0")/utils/parse_options.sh"
 check_nargs 0 "$@"
+cd "$(dirname "$0")"   # the recipe directory (run.sh may be a link to the template); relative paths are relative to it
 
 # shellcheck source=path.sh
 . ./path.sh
