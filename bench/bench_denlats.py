@@ -89,7 +89,7 @@ def main() -> None:
     p.add_argument("--pdfs", type=int, default=500)
     p.add_argument("--utts", type=int, default=2)
     p.add_argument("--frames", type=int, default=200)
-    p.add_argument("--beam", type=float, default=13.0)
+    p.add_argument("--beam", type=float, default=10.0)
     p.add_argument("--acwt", type=float, default=0.1)
     args = p.parse_args()
     torch.set_num_threads(1)

@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nghf-make-denlats", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     common.add_positionals(p, "denlat_dir")
-    p.add_argument("--beam", type=float, default=13.0, help="decoding beam")
+    p.add_argument("--beam", type=float, default=10.0, help="decoding beam")
     p.add_argument("--lattice-beam", type=float, default=7.0, help="the decoder's lattice beam")
     p.add_argument("--acwt", type=float, default=0.1, help="acoustic scale")
     p.add_argument("--prune-interval", type=int, default=25)
