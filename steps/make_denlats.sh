@@ -7,7 +7,7 @@
 # Utterances without a lattice (no final state reached, length mismatch) are listed by id
 # in failed.JOB; the stage fails if their share exceeds --max-fail-share.
 # Outputs in <denlat-dir>: lat.JOB.npz (nghf.lattice.store), stats.JOB.json, failed.JOB,
-# stats.json (totals: arcs/frame, frames/s, failures, numerator coverage), log/, .done.
+# stats.json (totals: arcs/frame, frames/s, failures, numerator coverage, oracle WER), log/, .done.
 set -euo pipefail
 # shellcheck source=path.sh
 . "$(dirname "$0")/../path.sh"
@@ -78,4 +78,4 @@ nghf-lattice-stats --max-fail-share "$max_fail_share" "$dir" > "$dir/log/stats.l
   || { tail -n 20 "$dir/log/stats.log" >&2; exit 1; }
 touch "$dir/.done"
 echo "$0: lattices in $dir:"
-grep -E '"(utterances|lattices|failed|arcs_per_frame|arcs_per_frame_before_pruning|frames_per_second_per_job|num_pdf_frame_coverage|num_path_in_lattice_share)"' "$dir/log/stats.log" | tr -d ' ,'
+grep -E '"(utterances|lattices|failed|arcs_per_frame|arcs_per_frame_before_pruning|frames_per_second_per_job|num_pdf_frame_coverage|num_path_in_lattice_share|oracle_wer)"' "$dir/log/stats.log" | tr -d ' ,'

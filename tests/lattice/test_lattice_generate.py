@@ -114,7 +114,9 @@ def test_job_reports_failures_by_utterance_and_stores_the_rest(tmp_path):
     gen = DenominatorGenerator(_graph(), _maps(), DenlatConfig(acoustic_scale=0.5, beam=30, max_fail_share=0.4))
     logliks = [("good1", _logliks(REF_TIDS, 0)), ("short", _logliks([1], 1)), ("good2", _logliks(REF_TIDS[:6], 2))]
     refs = {"good1": TID2PDF[REF_TIDS], "good2": TID2PDF[REF_TIDS[:6]]}
-    stats = make_denlats_job(gen, iter(logliks), tmp_path, 1, refs)
+    ref_words = {"good1": np.array([-1, -1])}  # words the graph does not know: every one an error
+    stats = make_denlats_job(gen, iter(logliks), tmp_path, 1, refs, ref_words=ref_words)
+    assert stats["oracle_utts"] == 1 and stats["oracle_ref_words"] == 2 and stats["oracle_errors"] >= 2
     assert stats["lattices"] == 2 and list(stats["failed"]) == ["short"]
     assert "no final state" in stats["failed"]["short"]
     assert (tmp_path / "failed.1").read_text().startswith("short ")
@@ -123,6 +125,7 @@ def test_job_reports_failures_by_utterance_and_stores_the_rest(tmp_path):
     assert sorted(store) == ["good1", "good2"] and store["good2"].num_frames == 6
     summary = summarise_jobs(read_job_stats(tmp_path))
     assert summary["failed"] == 1 and summary["num_path_in_lattice_share"] == 1.0
+    assert summary["oracle_wer"] == stats["oracle_errors"] / 2
     assert json.loads((tmp_path / "stats.1.json").read_text())["job"] == 1
     # The same job with a stricter failure share fails, naming the utterance.
     strict = DenominatorGenerator(_graph(), _maps(), DenlatConfig(acoustic_scale=0.5, max_fail_share=0.1))

@@ -2,7 +2,7 @@
 
 Reads the ``stats.JOB.json`` files that ``nghf-make-denlats`` wrote, prints the totals
 (lattices, failures by utterance id, arcs per frame before and after pruning, frames per
-second, numerator coverage) and writes them to ``<denlat-dir>/stats.json``. With
+second, numerator coverage, oracle WER of the lattices against the transcripts) and writes them to ``<denlat-dir>/stats.json``. With
 ``--max-fail-share`` it exits non-zero when more utterances than that share got no lattice.
 With ``--check`` it also loads every stored lattice (a damaged archive is an error naming it).
 """

@@ -9,7 +9,8 @@ Usage::
 data dir's features on ``--device``) or a Kaldi matrix archive/script of log-likelihoods.
 Phones of lattice arcs come from the transition model (``--trans-model``, default
 ``<graph-dir>/../final.mdl``) or a ``--tid2phone`` map. Writes ``lat.JOB.npz``,
-``stats.JOB.json`` and ``failed.JOB`` in ``<denlat-dir>`` (see ``nghf.lattice.generate``).
+``stats.JOB.json`` and ``failed.JOB`` in ``<denlat-dir>`` (see ``nghf.lattice.generate``); with
+a ``text`` file in the data dir the job statistics include the lattices' oracle WER.
 """
 
 from __future__ import annotations
@@ -78,8 +79,15 @@ def _make_denlats(args: argparse.Namespace) -> None:
     if args.ali_dir:
         alis = read_frame_alignments(args.ali_dir, args.trans_model)
         references = {u: alis[u].pdf[::subsampling] for u in utts if u in alis}
+    ref_words = None
+    text = Path(args.data_dir) / "text"
+    if text.is_file():
+        from nghf.lattice.stats import reference_word_ids
+        from nghf.score.text import read_text
+
+        ref_words = reference_word_ids(read_text(text), graph.id2word, utts)
     generator = DenominatorGenerator(graph, maps, config, num_pdfs)
-    make_denlats_job(generator, logliks, args.denlat_dir, args.job, references, args.force)
+    make_denlats_job(generator, logliks, args.denlat_dir, args.job, references, args.force, ref_words=ref_words)
 
 
 if __name__ == "__main__":

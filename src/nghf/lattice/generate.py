@@ -18,8 +18,9 @@ Per utterance (:class:`DenominatorGenerator`):
 
 :func:`make_denlats_job` runs one job's utterances and writes ``lat.JOB.npz``
 (:mod:`nghf.lattice.store`), ``stats.JOB.json`` (arcs per frame before/after pruning,
-frames per second, failures by utterance id with the reason, and, given reference
-alignments, the numerator coverage of :func:`nghf.lattice.stats.numerator_coverage`) and
+frames per second, failures by utterance id with the reason, given reference
+alignments the numerator coverage of :func:`nghf.lattice.stats.numerator_coverage`, and given
+reference transcripts the oracle WER of :func:`nghf.lattice.stats.oracle_errors`) and
 ``failed.JOB`` (``utt reason`` lines). Failed utterances are counted and reported; the job
 fails if their share exceeds ``max_fail_share``.
 """
@@ -42,7 +43,7 @@ from nghf.decode.lattice_arrays import RawLattice as ArrayLattice
 from nghf.lattice.convert import RawLattice, raw_to_lattice
 from nghf.lattice.fb import forward_backward
 from nghf.lattice.numerator import TransitionMaps
-from nghf.lattice.stats import numerator_coverage
+from nghf.lattice.stats import numerator_coverage, oracle_errors
 from nghf.lattice.store import save_lattice_archive
 from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
 from nghf.utils.atomic import atomic_write_text, is_done, mark_done
@@ -253,12 +254,15 @@ def make_denlats_job(
     references: Mapping[str, np.ndarray] | None = None,
     force: bool = False,
     ref_tolerance: int = 2,
+    ref_words: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Generate, store and describe one job's lattices (see the module docstring).
 
     ``references`` (utterance -> reference pdf-ids at the lattice frame rate) adds numerator
     coverage statistics; a reference up to ``ref_tolerance`` frames longer or shorter than the
     lattice is cut or padded with its last label (GMM and NN features may differ slightly).
+    ``ref_words`` (utterance -> reference word ids, -1 for words not in the graph) adds the
+    oracle word errors of the lattices (:func:`nghf.lattice.stats.oracle_errors`).
     """
     out_dir = Path(out_dir)
     lat_path = out_dir / f"lat.{job}.npz"
@@ -270,6 +274,7 @@ def make_denlats_job(
     failed: dict[str, str] = {}
     frames = arcs = raw_arcs = 0
     cov_frames = cov_covered = cov_utts = cov_paths = 0
+    oracle_errs = oracle_refs = oracle_utts = 0
     no_reference: list[str] = []
     lattice_seconds = 0.0
     start = time.monotonic()
@@ -290,6 +295,10 @@ def make_denlats_job(
         frames += lat.num_frames
         arcs += lat.num_arcs
         raw_arcs += made.arcs_before_pruning
+        if ref_words is not None and utt in ref_words:
+            oracle_errs += oracle_errors(lat, ref_words[utt])
+            oracle_refs += len(ref_words[utt])
+            oracle_utts += 1
         if references is not None:
             ref = _fit_reference(references.get(utt), lat.num_frames, ref_tolerance)
             if ref is None:
@@ -312,6 +321,9 @@ def make_denlats_job(
         "frames_per_second": round(frames / seconds, 1) if seconds > 0 else None,
         "bytes": size, "config": dataclasses.asdict(generator.config),
     }
+    if ref_words is not None:
+        stats.update(oracle_errors=oracle_errs, oracle_ref_words=oracle_refs, oracle_utts=oracle_utts,
+                     oracle_wer=round(oracle_errs / oracle_refs, 4) if oracle_refs else None)
     if references is not None:
         stats.update(num_frames_checked=cov_frames, num_pdf_frames_covered=cov_covered,
                      num_utts_checked=cov_utts, num_paths_in_lattice=cov_paths,

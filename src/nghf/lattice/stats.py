@@ -5,13 +5,16 @@
   share of frames whose reference pdf is on some arc of that frame, and whether the whole
   reference pdf sequence is a path of the lattice (MMI needs the reference inside the
   denominator; Kaldi's ``--drop-frames`` exists for the frames where it is not).
+* :func:`oracle_errors` — the oracle word errors of a lattice against the reference words:
+  the smallest edit distance between the reference and the word sequence of any lattice path
+  (a DP over lattice states × reference positions, frame by frame, vectorised over arcs).
 * :func:`summarise_jobs` — totals over the ``stats.JOB.json`` files of a lattice directory.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,54 @@ def numerator_coverage(den: Lattice, ref_pdfs: np.ndarray | Sequence[int]) -> tu
     return float(covered.mean()), in_lattice
 
 
+def oracle_errors(lat: Lattice, ref_words: np.ndarray | Sequence[int]) -> int:
+    """Smallest word edit distance between ``ref_words`` and the words of any path of ``lat``.
+
+    ``cost[s, j]`` = fewest edits turning the words of some path prefix ending in state ``s``
+    into ``ref[:j]``. An arc without a word copies its source's row; an arc with word ``w``
+    gives ``min(cost[src, j] + 1`` (insertion), ``cost[src, j-1] + [w != ref[j-1]])``
+    (substitution or match); deletions of reference words inside a state are the closure
+    ``cost[s, j] = min_k (cost[s, k] + j - k)``, a running minimum of ``cost[s, k] - k``.
+    States are visited frame by frame (all arcs of a frame at once). Oracle WER over a set of
+    utterances = Σ errors / Σ reference words. A reference word id that is not in the graph
+    (e.g. -1 for an OOV) matches nothing.
+    """
+    ref = np.asarray(ref_words, dtype=np.int64)
+    n = len(ref)
+    positions = np.arange(n + 1)
+    big = np.iinfo(np.int64).max // 4
+    cost = np.full((lat.num_states, n + 1), big, dtype=np.int64)
+    cost[lat.start] = positions
+    frame, src, dst, word = lat.frame.numpy(), lat.src.numpy(), lat.dst.numpy(), lat.word.numpy()
+    bounds = np.searchsorted(frame, np.arange(lat.num_frames + 1))
+    state_times = lat.state_times.numpy()
+    state_bounds = np.searchsorted(state_times, np.arange(lat.num_frames + 2))
+    for t in range(lat.num_frames):
+        a = slice(bounds[t], bounds[t + 1])
+        rows = cost[src[a]]
+        w = word[a]
+        out = rows.copy()
+        has = w > 0
+        if has.any():
+            r = rows[has]
+            sub = r[:, :-1] + (w[has, None] != ref[None, :])
+            out[has] = r + 1
+            out[has, 1:] = np.minimum(out[has, 1:], sub)
+        np.minimum.at(cost, dst[a], out)
+        s0, s1 = state_bounds[t + 1], state_bounds[t + 2]
+        cost[s0:s1] = np.minimum.accumulate(cost[s0:s1] - positions, axis=1) + positions
+    return int(cost[lat.final_states.numpy(), n].min())
+
+
+def reference_word_ids(
+    text: Mapping[str, Sequence[str]], word_table: Mapping[int, str], utts: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Reference word ids of ``utts`` (those with a transcript) through a graph's ``id -> word``
+    table; words the graph does not know become -1 (they count as errors in the oracle)."""
+    ids = {w: i for i, w in word_table.items()}
+    return {u: np.array([ids.get(w, -1) for w in text[u]], dtype=np.int64) for u in utts if u in text}
+
+
 def read_job_stats(directory: str | Path) -> list[dict[str, Any]]:
     """The ``stats.JOB.json`` files of a lattice directory, in job order."""
     from nghf.lattice.store import archive_job
@@ -88,6 +139,11 @@ def summarise_jobs(jobs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "frames_per_second_per_job": round(frames / seconds, 1) if seconds > 0 else None,
         "failed_examples": dict(list(sorted(failed.items()))[:20]),
     }
+    ref_words = sum(j.get("oracle_ref_words", 0) for j in jobs)
+    if ref_words:
+        summary["oracle_errors"] = sum(j["oracle_errors"] for j in jobs)
+        summary["oracle_ref_words"] = ref_words
+        summary["oracle_wer"] = summary["oracle_errors"] / ref_words
     num_frames = sum(j.get("num_frames_checked", 0) for j in jobs)
     if num_frames:
         summary["num_pdf_frame_coverage"] = sum(j["num_pdf_frames_covered"] for j in jobs) / num_frames
