@@ -14,7 +14,10 @@ the gradient batches' frame count over all ranks. On the curvature batches (``N_
   utterances. It is computed without per-utterance gradients: one jvp gives all ``g_uᵀ v``,
   one backward of ``Σ_u c_u ℓ_u`` (``c_u`` detached) gives ``Σ_u c_u g_u``.
 * ``fisher_factor`` returns the rows ``g_u / sqrt(T_u N_c)`` of all ranks (``F = UᵀU``), for
-  Woodbury inverses and diagonal preconditioners (one backward per utterance).
+  Woodbury inverses and diagonal preconditioners (one forward and backward per utterance, on
+  the utterance alone: about the cost of one batch gradient). With batch-norm layers in
+  training mode an utterance alone is normalised by its own statistics, so sequence training
+  freezes them (``TrainSeqConfig.freeze_norm``) and the rows are then exact.
 
 Every rank-local share is summed with ``reducer.sum_`` so all ranks see identical vectors.
 """
@@ -224,12 +227,16 @@ class ModelCurvature:
         gathered through ``reducer.sum_`` of a zero-padded matrix."""
         rows: list[torch.Tensor] = []
         for batch in self.curvature_batches:
-            logits, out_lengths = self._forward(batch)
-            losses = self.criterion.utterance_losses(logits, out_lengths, batch)
-            scale = (_frames(out_lengths, torch.float64) * self.curvature_frames).rsqrt()
-            for u in range(losses.shape[0]):
-                grads = torch.autograd.grad(losses[u], self.space.params, retain_graph=True, allow_unused=True)
-                rows.append(self.space.flatten(grads) * scale[u].to(self.space.dtype))
+            for u in range(len(batch.utt_ids)):
+                # One utterance at a time: a backward of ``losses[u]`` through the whole batch's
+                # graph would cost a full batch backward per utterance (quadratic in the batch).
+                # The padding is kept, so the utterance sees exactly what it sees in the batch.
+                one = batch.select([u])
+                logits, out_lengths = self._forward(one)
+                loss = self.criterion.utterance_losses(logits, out_lengths, one).sum()
+                grads = torch.autograd.grad(loss, self.space.params, allow_unused=True)
+                scale = (_frames(out_lengths, torch.float64)[0] * self.curvature_frames).rsqrt()
+                rows.append(self.space.flatten(grads) * scale.to(self.space.dtype))
         local = torch.stack(rows) if rows else torch.zeros(0, self.space.numel, dtype=self.space.dtype, device=self.device)
         return gather_rows(self.reducer, local)
 
