@@ -4,7 +4,12 @@
   numerator/denominator pair :class:`SequenceLattices` that ``SequenceBatch.lattices`` holds.
 * :mod:`.convert` — raw decoder lattices (epsilon arcs) → frame-synchronous lattices.
 * :mod:`.kaldi_io` — Kaldi ``Lattice``/``CompactLattice`` archives, text and binary.
-* :mod:`.fb` — batched, differentiable log-semiring forward-backward, expectations, pruning.
+* :mod:`.fb` — batched, differentiable log-semiring forward-backward, expectations, pruning
+  (:mod:`.fbplan`: the per-batch index precomputations it caches).
+* :mod:`.generate` / :mod:`.onthefly` — denominator lattices from a weak-LM graph, as a job
+  (``nghf-make-denlats``) or in process from the current model (refresh during training).
+* :mod:`.stats` — density, numerator coverage, oracle WER; :mod:`.nnalign` — forced
+  alignment with a hybrid NN (``nghf-align-nn``).
 * :mod:`.synthetic`, :mod:`.enumerate` — random lattices and brute-force references.
 
 There is no k2 backend (k2 cannot be installed here); :mod:`.fb` is the one place a backend

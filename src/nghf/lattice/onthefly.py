@@ -1,0 +1,139 @@
+"""On-the-fly denominator lattices: regenerate lattices with the current model, in process.
+
+Sequence training can refresh its denominator lattices every N updates (the lattices then
+follow the model instead of the cross-entropy model they were made with). This runs the code
+path of ``nghf-make-denlats`` on lattices kept in memory: the model's log-likelihoods
+(``log_softmax(logits) - prior_scale * log_priors``, :func:`nghf.models.priors.log_likelihoods`)
+for the given utterances' features, then :meth:`DenominatorGenerator.generate` (decode with
+the weak-LM graph, raw pruning, conversion, posterior pruning), and finally a
+:class:`~nghf.lattice.types.LatticeBatch`.
+
+* :func:`load_generator` -- a :class:`DenominatorGenerator` from a graph dir and a transition
+  model (what ``nghf-make-denlats`` builds too);
+* :func:`model_logliks` -- batched, no-grad log-likelihoods of an in-memory model;
+* :func:`regenerate_denlats` -- both together for a list of utterances; failures are listed
+  by utterance id with the reason (the caller decides, e.g. to keep the old lattice).
+
+The model is put in eval mode for the forward passes and its previous mode is restored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nghf.lattice.generate import DenlatConfig, DenominatorGenerator
+from nghf.lattice.numerator import TransitionMaps, load_transition_maps
+from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
+from nghf.utils.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def load_generator(graph_dir: str | Path, trans_model: str | Path | TransitionMaps, config: DenlatConfig,
+                   num_pdfs: int | None = None) -> DenominatorGenerator:
+    """The generator of ``nghf-make-denlats`` for a weak-LM graph dir and a GMM ``final.mdl``."""
+    from nghf.decode.graph import load_graph
+
+    maps = trans_model if isinstance(trans_model, TransitionMaps) else load_transition_maps(trans_model)
+    return DenominatorGenerator(load_graph(graph_dir), maps, config, num_pdfs)
+
+
+def model_logliks(
+    model: torch.nn.Module,
+    log_priors: torch.Tensor,
+    feats: Mapping[str, np.ndarray],
+    utts: Sequence[str],
+    prior_scale: float = 1.0,
+    device: torch.device | str = "cpu",
+    batch_size: int = 16,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """``(utt, (T_out, num_pdfs) float32 log-likelihoods)`` of an in-memory acoustic model.
+
+    ``model(features (B, T, F), lengths (B,))`` returns ``(logits, out_lengths)``
+    (:class:`nghf.models.base.AcousticModel`); ``feats`` holds each utterance's (normalised)
+    feature matrix as the model was trained on. A missing utterance is an error naming it.
+    """
+    from nghf.models.priors import log_likelihoods
+
+    missing = [u for u in utts if u not in feats]
+    if missing:
+        raise LatticeError(f"utterance {missing[0]}: no features ({len(missing)} of {len(utts)} missing)")
+    dtype = next(model.parameters()).dtype
+    was_training = model.training
+    model.eval()
+    try:
+        for first in range(0, len(utts), batch_size):
+            names = list(utts[first:first + batch_size])
+            mats = [np.asarray(feats[u]) for u in names]
+            lengths = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
+            batch = torch.zeros(len(mats), int(lengths.max()), mats[0].shape[1], dtype=dtype)
+            for i, m in enumerate(mats):
+                batch[i, : m.shape[0]] = torch.from_numpy(m).to(dtype)
+            with torch.no_grad():
+                logits, out_lengths = model(batch.to(device), lengths.to(device))
+                ll = log_likelihoods(logits, log_priors, prior_scale).float().cpu().numpy()
+            for i, utt in enumerate(names):
+                yield utt, np.array(ll[i, : int(out_lengths[i])], copy=True)
+    finally:
+        model.train(was_training)
+
+
+@dataclasses.dataclass(frozen=True)
+class Regenerated:
+    """New lattices by utterance id, failures (id -> reason), frames and wall time."""
+
+    lattices: dict[str, Lattice]
+    failed: dict[str, str]
+    frames: int
+    seconds: float
+
+    def batch(self, utt_ids: Sequence[str], fallback: Mapping[str, Lattice] | None = None,
+              device: torch.device | str = "cpu") -> LatticeBatch:
+        """The lattices of ``utt_ids`` in that order; a failed utterance takes its ``fallback``
+        lattice (e.g. the stored one), else it is an error naming it."""
+        lats = []
+        for u in utt_ids:
+            if u in self.lattices:
+                lats.append(self.lattices[u])
+            elif fallback is not None and u in fallback:
+                lats.append(fallback[u])
+            else:
+                reason = self.failed.get(u, "not regenerated")
+                raise LatticeError(f"utterance {u}: no regenerated denominator lattice ({reason})")
+        return LatticeBatch.from_lattices(lats, device)
+
+
+def regenerate_denlats(
+    generator: DenominatorGenerator,
+    model: torch.nn.Module,
+    log_priors: torch.Tensor,
+    feats: Mapping[str, np.ndarray],
+    utts: Sequence[str],
+    prior_scale: float = 1.0,
+    device: torch.device | str = "cpu",
+    batch_size: int = 16,
+) -> Regenerated:
+    """Denominator lattices of ``utts`` from the current ``model`` (see the module docstring)."""
+    start = time.monotonic()
+    lattices: dict[str, Lattice] = {}
+    failed: dict[str, str] = {}
+    frames = 0
+    for utt, loglik in model_logliks(model, log_priors, feats, utts, prior_scale, device, batch_size):
+        try:
+            lat = generator.generate(utt, loglik).lattice
+        except LatticeError as err:
+            failed[utt] = str(err)
+            log.warning("%s", err)
+            continue
+        lattices[utt] = lat
+        frames += lat.num_frames
+    seconds = time.monotonic() - start
+    log.info("regenerated %d denominator lattices (%d failed), %d frames in %.1f s", len(lattices),
+             len(failed), frames, seconds)
+    return Regenerated(lattices, failed, frames, seconds)
