@@ -167,12 +167,57 @@ def test_mmi_training_lowers_the_criterion(setup, optim, tmp_path):
     assert records[0]["update"] == 0 and [r["update"] for r in updates] == list(range(1, len(updates) + 1))
     assert {"loss", "heldout_loss", "cg_iterations", "damping", "rho", "accepted", "time"} <= set(updates[0])
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["criterion"] == "mmi" and meta["updates"] == len(updates)
+    assert meta["criterion"] == "mmi" and meta["updates_run"] == len(updates)
+    heldout = [r["heldout_loss"] for r in records if r.get("heldout_loss") is not None]
+    assert meta["selected_heldout_loss"] == pytest.approx(min(heldout))  # model selection on held-out
     assert meta["optimiser"] == ("sgd" if optim == "sgd" else "nghf-B")
     if optim == "nghf":
         assert all(r["cg_iterations"] >= 1 and r["heldout_loss"] is not None for r in updates)
     loaded = load_model(out / "final.mdl")  # same self-describing format, priors kept
     torch.testing.assert_close(loaded.log_priors, load_model(root / "ce" / "final.mdl").log_priors)
+
+
+def test_model_selection_keeps_the_best_held_out_model(setup, tmp_path):
+    """An absurd learning rate makes every update worse: final.mdl is then the starting model
+    (update 0), unless selection is switched off."""
+    root = setup["root"]
+    opt = FirstOrderConfig(kind="sgd", lr=200.0)
+    metas = {}
+    for select in (True, False):
+        config = TrainSeqConfig(epochs=1, select_best=select, data=TrainSeqConfig().data.__class__(
+            heldout_fraction=0.15, batch_frames=200), first_order=UpdatePlan(utts_per_update=4, heldout_every=1))
+        out = tmp_path / f"select_{select}"
+        train_sequence(config, setup["data"], setup["ali"], setup["den"], root / "ce" / "final.mdl", out,
+                       setup["crit"], opt)
+        metas[select] = json.loads((out / "meta.json").read_text())
+        records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+        assert records[0]["update"] == 0
+    start = load_model(root / "ce" / "final.mdl").model.state_dict()
+    chosen = load_model(tmp_path / "select_True" / "final.mdl").model.state_dict()
+    if metas[True]["updates"] == 0:
+        assert all(torch.equal(start[k], chosen[k]) for k in start)
+    assert metas[True]["selected_heldout_loss"] <= metas[False]["selected_heldout_loss"]
+    assert metas[False]["updates"] == metas[False]["updates_run"] > 0
+
+
+def test_second_order_steps_are_judged_on_validation_utterances(setup, tmp_path):
+    root = setup["root"]
+    config = TrainSeqConfig(
+        epochs=1, data=TrainSeqConfig().data.__class__(heldout_fraction=0.15, batch_frames=200),
+        second_order=UpdatePlan(utts_per_update=6, curvature_fraction=0.5, heldout_every=1,
+                                max_updates_per_epoch=2, validation_utts=3),
+    )
+    opt = load_optim_config(REPO / "conf" / "optim_nghf.yaml", ["cg.max_iters=4"])
+    out = tmp_path / "nghf_val"
+    train_sequence(config, setup["data"], setup["ali"], setup["den"], root / "ce" / "final.mdl", out,
+                   setup["crit"], opt)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["validation_utterances"] == 3
+    updates = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()][1:]
+    updates = [r for r in updates if "epoch_end" not in r]
+    assert updates and all("validation_before" in r and "validation_after" in r for r in updates)
+    for r in updates:  # an accepted step lowers the validation loss; a rejected one changes nothing
+        assert (r["validation_after"] < r["validation_before"]) == bool(r["accepted"])
 
 
 def test_resume_is_bit_identical_through_the_command(setup, tmp_path):

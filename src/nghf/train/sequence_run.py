@@ -82,6 +82,12 @@ class TrainSeqConfig:
     schedule: ScheduleConfig = dataclasses.field(default_factory=lambda: ScheduleConfig(kind="constant"))
     checkpoint_every: int = 0
     tensorboard: bool = False
+    max_bad_updates: int = 10
+    """Updates lost to NaN/Inf (skipped or rejected) tolerated before the run stops (< 0: never)."""
+    select_best: bool = True
+    """``final.mdl`` is the model with the lowest held-out loss among those evaluated (the
+    cross-entropy start, every ``heldout_every``-th update, every epoch end), not necessarily
+    the last: the guard against over-training. Selection never sees dev or eval data."""
     freeze_norm: bool = True
     """Batch-norm layers keep the cross-entropy model's statistics (evaluation mode) during
     sequence training. The network is then one fixed function of its parameters: the loss is
@@ -146,16 +152,27 @@ class SequenceTrainer(Trainer):
         self.update_log = update_log
         self.heldout_every = heldout_every
         self.freeze_norm = freeze_norm
+        self.best: dict[str, Any] | None = None
+        """Lowest held-out loss seen: ``loss``, ``update`` and the model's ``state``."""
+
+    def consider(self, heldout_loss: float) -> None:
+        """Keep the current model if its held-out loss is the lowest so far."""
+        if not math.isfinite(heldout_loss) or (self.best is not None and heldout_loss >= self.best["loss"]):
+            return
+        state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.best = {"loss": heldout_loss, "update": self.global_update, "state": state}
         self.train_seconds = 0.0
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["train_seconds"] = self.train_seconds
+        state["best"] = self.best
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.best = state.get("best")
 
     def run_update(self, index: int) -> float:
         if self.freeze_norm:
@@ -175,6 +192,9 @@ class SequenceTrainer(Trainer):
         if self.heldout_every and (self.global_update + 1) % self.heldout_every == 0:
             record["heldout_loss"], record["heldout_frame_acc"] = evaluate(
                 self.model, self.criterion, self.heldout, self.device, self.reducer)
+            self.global_update += 1  # the model after this update (the base class counts it next)
+            self.consider(record["heldout_loss"])
+            self.global_update -= 1
         if self.reducer.rank == 0:
             self.update_log.append(record)
         return loss
@@ -182,6 +202,7 @@ class SequenceTrainer(Trainer):
     def _end_epoch(self, num_updates: int) -> None:
         super()._end_epoch(num_updates)
         rec = self.history[-1]
+        self.consider(rec.heldout_loss)
         if self.reducer.rank == 0:
             self.update_log.append({"epoch_end": rec.epoch + 1, "update": self.global_update,
                                     "train_loss": rec.train_loss, "heldout_loss": rec.heldout_loss,
@@ -287,7 +308,7 @@ def train_sequence(
     trainer = SequenceTrainer(
         model, criterion, updater, source, heldout, out_dir, config.epochs, schedule, device=device,
         reducer=reducer, checkpoint_every=config.checkpoint_every, writer=tb, update_log=update_log,
-        heldout_every=plan.heldout_every, freeze_norm=config.freeze_norm,
+        heldout_every=plan.heldout_every, freeze_norm=config.freeze_norm, max_bad_updates=config.max_bad_updates,
     )
     trainer.validation = examples.batches(validation_utts, config.data.heldout_batch_frames)
     if resume and (out_dir / LAST).is_file():
@@ -301,7 +322,16 @@ def train_sequence(
         initial_loss, initial_acc = evaluate(model, criterion, heldout, device, reducer)
         update_log.append({"update": 0, "epoch": 0, "heldout_loss": initial_loss, "heldout_frame_acc": initial_acc})
         log.info("initial held-out %s loss per frame %.5f", criterion.name, initial_loss)
+        trainer.consider(initial_loss)
     history = trainer.train()
+    selected = trainer.global_update
+    if config.select_best and trainer.best is not None and trainer.best["update"] != trainer.global_update:
+        last_loss = history[-1].heldout_loss if history else float("nan")
+        if trainer.best["loss"] < last_loss or not math.isfinite(last_loss):
+            model.load_state_dict(trainer.best["state"])
+            selected = int(trainer.best["update"])
+            log.info("selected the model after update %d (held-out loss %.5f; the last model's is %.5f)",
+                     selected, trainer.best["loss"], last_loss)
     if tb is not None:
         tb.close()
     if not main_rank:
@@ -311,13 +341,15 @@ def train_sequence(
     save_model(final, model, loaded.model_config, loaded.features, loaded.log_priors, loaded.prior_scale)
     meta = {
         "system": out_dir.name, "model": loaded.model_config.kind, "criterion": criterion.name,
-        "optimiser": optimiser_name(optim_config), "updates": trainer.global_update,
+        "optimiser": optimiser_name(optim_config), "updates": selected, "updates_run": trainer.global_update,
         "train_seconds": round(trainer.train_seconds, 3), "train_log": str(out_dir / LOG_NAME),
         "epochs": len(history),
         "parameters": num_parameters(model), "init_model": str(init_model), "device": str(device),
         "train_utterances": len(train_utts), "heldout_utterances": len(heldout_utts),
         "validation_utterances": len(validation_utts), "left_out": len(bad),
         "final_heldout_loss": history[-1].heldout_loss if history else None,
+        "selected_heldout_loss": trainer.best["loss"] if selected != trainer.global_update and trainer.best
+        else (history[-1].heldout_loss if history else None),
     }
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
     mark_done(final)
