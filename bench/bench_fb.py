@@ -3,6 +3,7 @@
 For the same synthetic lattices (default B=16 utterances × T=300 frames, 20 states and 60 arcs
 per frame, 2000 pdfs) it times, on the chosen device:
 
+* ``alpha-beta``: the two recursions alone (arc-score gather, α and β: the frame loops);
 * ``fb``: :func:`nghf.lattice.fb.forward_backward` (explicit α/β, log Z, arc posteriors);
 * ``fb+gamma``: the same plus the dense ``(B, T, D)`` occupancies γ (a memory-bound scatter
   whose cost -- writing B·T·D numbers -- is the same batched or not);
@@ -29,7 +30,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nghf.lattice.fb import forward_backward, log_partition, log_partition_hvp
+from nghf.lattice.fb import (
+    _backward,
+    _forward,
+    arc_scores,
+    forward_backward,
+    log_partition,
+    log_partition_hvp,
+)
 from nghf.lattice.synthetic import random_lattice, random_transition_table
 from nghf.lattice.types import LatticeBatch
 
@@ -40,7 +48,11 @@ def _sync(device: torch.device) -> None:
 
 
 def _op(mode: str, batch: LatticeBatch, scores: torch.Tensor, v: torch.Tensor) -> None:
-    if mode == "fb":
+    if mode == "alpha-beta":
+        s = arc_scores(batch, scores, 1.0)
+        _forward(batch, s, 1.0)
+        _backward(batch, s, 1.0)
+    elif mode == "fb":
         forward_backward(batch, scores, graph_scale=1.0)
     elif mode == "fb+gamma":
         _ = forward_backward(batch, scores, graph_scale=1.0).gamma
@@ -98,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdfs", type=int, default=2000)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--modes", default="fb,fb+gamma,grad,hvp")
+    parser.add_argument("--modes", default="alpha-beta,fb,fb+gamma,grad,hvp")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads on CPU")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_fb.json"))
     args = parser.parse_args(argv)
@@ -141,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device={device} dtype={args.dtype} B={args.batch} T<={args.frames} arcs={batch.num_arcs} "
           f"({batch.num_arcs / total_frames:.0f}/frame) pdfs={args.pdfs} threads={args.threads} "
           f"(lattice build {build_s:.1f} s)")
-    header = f"{'mode':<9}{'batched s':>11}{'loop s':>10}{'batched fr/s':>14}{'loop fr/s':>12}{'speed-up':>10}  peak memory"
+    header = f"{'mode':<11}{'batched s':>11}{'loop s':>10}{'batched fr/s':>14}{'loop fr/s':>12}{'speed-up':>10}  peak memory"
     print(header)
     for r in rows:
         mem = ", ".join(f"{k}={r[k]:.1f}" for k in r if k.endswith("_mib"))
-        print(f"{r['mode']:<9}{r['batched_s']:>11.3f}{r['per_utt_s']:>10.3f}{r['batched_frames_per_s']:>14.0f}"
+        print(f"{r['mode']:<11}{r['batched_s']:>11.3f}{r['per_utt_s']:>10.3f}{r['batched_frames_per_s']:>14.0f}"
               f"{r['per_utt_frames_per_s']:>12.0f}{r['speedup']:>9.1f}x  {mem}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

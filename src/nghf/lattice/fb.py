@@ -8,8 +8,11 @@ where ``scores`` are per-frame pdf scores that are already acoustically scaled
 (``κ · log-likelihood``). ``log Z_b = log Σ_paths exp(Σ_a s_a - graph_scale · final_cost)``.
 
 The recursion loops over frames only; at each frame all arcs of all utterances are handled at
-once: ``index_select`` of the source forward scores, then a scatter-logsumexp into the
-destination states (``scatter_reduce(amax)`` for the shift, ``index_add`` of the exponentials).
+once: ``index_select`` of the source forward scores, ``exp``, ``index_add`` into the
+destination states, ``log``. It is kept stable by normalisation instead of a per-state max
+shift: arc scores are shifted by their (frame, row) maximum once before the loop and each new
+slice by its per-row maximum (``segment_reduce`` over the row's contiguous states), so all
+exponents are ``<= 0``; the shifts are added back after the loop with one cumulative sum.
 Everything is written with ordinary differentiable torch ops and without in-place updates of
 tensors that autograd needs, so:
 
@@ -17,8 +20,8 @@ tensors that autograd needs, so:
 * second derivatives work by double backward or forward-over-reverse (``torch.func.jvp`` of
   ``torch.func.grad``) for curvature products (see :func:`log_partition_hvp`).
 
-The max-shift of the logsumexp is detached: log-sum-exp does not depend on it, so treating it as
-a constant is exact for every derivative order.
+The shifts are detached: the result does not depend on them, so treating them as constants is
+exact for every derivative order.
 
 :func:`forward_backward` also runs the backward (β) recursion explicitly to return arc
 posteriors and γ without autograd. :func:`expected_arc_sum` computes ``E[Σ_a v_a]`` under the
@@ -95,7 +98,7 @@ def arc_scores(
     dtype = dtype or scores.dtype
     flat = batch.plan.flat_index(batch, t, d)
     ac = scores.reshape(-1).index_select(0, flat).to(dtype)
-    out = ac - graph_scale * batch.graph_cost.to(dtype)
+    out = ac - batch.plan.scaled_graph_cost(batch, graph_scale, dtype)
     if arc_extra is not None:
         out = out + arc_extra.to(dtype)
     return out
@@ -114,6 +117,33 @@ def _scatter_logsumexp(values: torch.Tensor, index: torch.Tensor, size: int) -> 
     return shift + torch.log(summed)
 
 
+def _row_max(values: torch.Tensor, rows: torch.Tensor, size: int) -> torch.Tensor:
+    """Detached per-row maximum of ``values`` (rows that get no value: 0)."""
+    return torch.zeros(size, dtype=values.dtype, device=values.device).scatter_reduce_(
+        0, rows, values.detach(), reduce="amax", include_self=False
+    )
+
+
+def _segment_max(values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Detached maximum of each contiguous segment of ``values`` (``lengths`` (B,) may hold
+    zeros: those segments give ``-inf``, only ever read through :func:`_finite_shifts`)."""
+    return torch.segment_reduce(values.detach(), "max", lengths=lengths, unsafe=True)
+
+
+def _finite_shifts(shifts: list[torch.Tensor]) -> torch.Tensor:
+    """``(T, B)`` per-step row shifts with the ``-inf`` of rows without states set to 0."""
+    stacked = torch.stack(shifts)
+    return torch.where(torch.isinf(stacked), torch.zeros_like(stacked), stacked)
+
+
+def _normalised_scores(batch: LatticeBatch, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(m, s - m[cell])``: ``m`` the detached max arc score of each (frame, row) cell, flat
+    ``((T + 1) * B,)``; the normalised scores are all ``<= 0``."""
+    plan = batch.plan
+    m = _row_max(s, plan.arc_cell, (batch.max_frames + 1) * batch.size)
+    return m, s - m.index_select(0, plan.arc_cell)
+
+
 def _forward(
     batch: LatticeBatch, s: torch.Tensor, graph_scale: float, values: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -122,28 +152,42 @@ def _forward(
     With ``values`` (per-arc quantities) it also carries the normalised expectation
     ``val[j] = E[Σ v over the partial path | the path reaches j]`` and returns
     ``expected[b] = E[Σ_a v_a]`` under the posterior of row ``b``.
+
+    Normalised recursion: arc scores are shifted by their (frame, row) maximum (once, before
+    the loop) and each new α slice by its per-row maximum, so every exponent is ``<= 0`` and
+    one ``exp``/``index_add``/``log`` per frame is a stable log-sum-exp; the shifts (detached
+    constants, so every derivative order stays exact) are added back after the loop with one
+    cumulative sum. A state whose every incoming path is ``e^-87`` (float32) below the best of
+    its row would get ``log(tiny)`` instead of its value: such a state carries no posterior.
     """
     dev, dtype = s.device, s.dtype
-    alpha = torch.zeros(batch.size, dtype=dtype, device=dev)  # time-0 slice = the start states
-    alphas = [alpha]
+    b, t_max, plan = batch.size, batch.max_frames, batch.plan
+    tiny = torch.finfo(dtype).tiny
+    m, s_hat = _normalised_scores(batch, s)
+    s_t = s_hat.split(plan.arc_counts)
+    v_t = values.split(plan.arc_counts) if values is not None else None
+    sp = batch.state_ptr
+    alpha = torch.zeros(b, dtype=dtype, device=dev)  # time-0 slice = the start states
+    alphas, shifts = [alpha], []
     val = torch.zeros_like(alpha)
     vals = [val]
-    sp, plan = batch.state_ptr, batch.plan
-    s_t = s.split(plan.arc_counts)
-    v_t = values.split(plan.arc_counts) if values is not None else None
-    for t in range(batch.max_frames):
-        n_next = sp[t + 2] - sp[t + 1]
+    for t in range(t_max):
         src, dst = plan.src[t], plan.dst[t]
         through = alpha.index_select(0, src) + s_t[t]
-        new_alpha = _scatter_logsumexp(through, dst, n_next)
+        summed = torch.zeros(sp[t + 2] - sp[t + 1], dtype=dtype, device=dev).index_add_(0, dst, torch.exp(through))
+        la = torch.log(summed.clamp_min(tiny))
         if v_t is not None:
-            weight = torch.exp(through - new_alpha.index_select(0, dst))
+            weight = torch.exp(through - la.index_select(0, dst))
             contrib = weight * (val.index_select(0, src) + v_t[t])
-            val = torch.zeros(n_next, dtype=dtype, device=dev).index_add_(0, dst, contrib)
+            val = torch.zeros_like(la).index_add_(0, dst, contrib)
             vals.append(val)
-        alpha = new_alpha
+        shift = _segment_max(la, plan.row_counts[t + 1])
+        alpha = la - shift.index_select(0, plan.state_row[t + 1])
         alphas.append(alpha)
-    alpha_all = torch.cat(alphas)
+        shifts.append(shift)
+    inc = m.view(t_max + 1, b)[:t_max] + _finite_shifts(shifts)
+    cum = torch.cat([torch.zeros(1, b, dtype=dtype, device=dev), torch.cumsum(inc, 0)])
+    alpha_all = torch.cat(alphas) + cum.reshape(-1).index_select(0, plan.state_cell)
     fin = alpha_all.index_select(0, batch.final_state) - graph_scale * batch.final_cost.to(dtype)
     log_z = _scatter_logsumexp(fin, batch.final_row, batch.size)
     expected = None
@@ -157,28 +201,36 @@ def _forward(
 
 
 def _backward(batch: LatticeBatch, s: torch.Tensor, graph_scale: float) -> torch.Tensor:
-    """Backward recursion: ``beta_all`` over the global states (time-major)."""
+    """Backward recursion: ``beta_all`` over the global states (time-major), normalised per
+    row like :func:`_forward`. A final state (no outgoing arcs after trimming) takes its final
+    value directly; its row has no later arcs, so no shift applies to it."""
     dev, dtype = s.device, s.dtype
-    sp, fp, plan = batch.state_ptr, batch.final_ptr, batch.plan
-    s_t = s.split(plan.arc_counts)
-    t_max = batch.max_frames
+    b, t_max, plan = batch.size, batch.max_frames, batch.plan
+    tiny = torch.finfo(dtype).tiny
+    sp, fp = batch.state_ptr, batch.final_ptr
+    m, s_hat = _normalised_scores(batch, s)
+    s_t = s_hat.split(plan.arc_counts)
     fin_val = -graph_scale * batch.final_cost.to(device=dev, dtype=dtype)
-    ptr = torch.as_tensor(sp, device=dev)
-    fin_local = batch.final_state - ptr[torch.bucketize(batch.final_state, ptr[1:], right=True)]
     betas: list[torch.Tensor] = [fin_val[:0]] * (t_max + 1)
-    beta_next = fin_val[fp[t_max]:fp[t_max + 1]]
-    betas[t_max] = beta_next
+    shifts: list[torch.Tensor] = [fin_val[:0]] * t_max
+    beta = fin_val[fp[t_max]:fp[t_max + 1]]  # every state of the last time is final
+    betas[t_max] = beta
     for t in range(t_max - 1, -1, -1):
-        n_here = sp[t + 1] - sp[t]
-        src = plan.src[t]
-        through = s_t[t] + beta_next.index_select(0, plan.dst[t])
-        f0, f1 = fp[t], fp[t + 1]
-        if f1 > f0:  # rows that end at time t: their final states start the recursion here
-            through = torch.cat([through, fin_val[f0:f1]])
-            src = torch.cat([src, fin_local[f0:f1]])
-        beta_next = _scatter_logsumexp(through, src, n_here)
-        betas[t] = beta_next
-    return torch.cat(betas)
+        through = s_t[t] + beta.index_select(0, plan.dst[t])
+        summed = torch.zeros(sp[t + 1] - sp[t], dtype=dtype, device=dev).index_add_(
+            0, plan.src[t], torch.exp(through)
+        )
+        lb = torch.log(summed.clamp_min(tiny))
+        if fp[t + 1] > fp[t]:  # rows that end at time t
+            lb = lb.index_put((plan.final_local[t],), fin_val[fp[t]:fp[t + 1]])
+        shift = _segment_max(lb, plan.row_counts[t])
+        beta = lb - shift.index_select(0, plan.state_row[t])
+        betas[t] = beta
+        shifts[t] = shift
+    inc = m.view(t_max + 1, b)[:t_max] + _finite_shifts(shifts)
+    cum = torch.cat([torch.flip(torch.cumsum(torch.flip(inc, (0,)), 0), (0,)),
+                     torch.zeros(1, b, dtype=dtype, device=dev)])
+    return torch.cat(betas) + cum.reshape(-1).index_select(0, plan.state_cell)
 
 
 ChunkFn = Callable[..., tuple[torch.Tensor, ...]]
