@@ -85,6 +85,19 @@ def test_store_detects_arcs_that_are_not_frame_synchronous(tmp_path):
         LatticeStore(path)["s3u0"]
 
 
+@pytest.mark.parametrize("field", ["graph_cost", "final_costs"])
+def test_store_refuses_nan_or_inf_costs_on_load(tmp_path, field):
+    path = tmp_path / "lat.1.npz"
+    save_lattice_archive(path, _lattices(4, 2))
+    data = dict(np.load(path))
+    data[field][-1] = np.nan if field == "graph_cost" else np.inf  # the last utterance's
+    np.savez(path, **data)
+    store = LatticeStore(path)
+    store["s4u0"]  # the other utterance still loads
+    with pytest.raises(LatticeError, match=f"utterance s4u1: {field}\\[[0-9]+\\] is (nan|inf)"):
+        store["s4u1"]
+
+
 def test_numerator_has_exactly_the_alignment_as_its_one_path():
     maps = TransitionMaps(np.array([0, 0, 0, 1, 1, 2, 2]), np.array([0, 1, 1, 1, 1, 2, 2]))
     tids = np.array([1, 2, 2, 3, 4, 5, 5, 6])

@@ -140,6 +140,10 @@ class _Archive:
             raise LatticeError(f"{who}: arcs are not frame-synchronous or not sorted by frame")
         if len(finals) == 0 or np.any(times[finals] != t) or times[start] != 0:
             raise LatticeError(f"{who}: start state not at time 0 or a final state not at time {t}")
+        for name, lo, hi in (("graph_cost", a0, a1), ("final_costs", f0, f1)):
+            bad = np.flatnonzero(~np.isfinite(big[name][lo:hi]))
+            if bad.size:
+                raise LatticeError(f"{who}: {name}[{int(bad[0])}] is {big[name][lo + bad[0]]} (NaN/Inf is not a cost)")
 
         def ten(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(x)).to(dtype)
