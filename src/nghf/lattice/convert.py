@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nghf.lattice.types import Lattice, LatticeError
+from nghf.lattice.types import Lattice, LatticeError, _build
 
 RawArc = tuple[int, int, int, int, float, float]
 """``(src, dst, ilabel (transition-id or 0), olabel (word or 0), graph_cost, acoustic_cost)``."""
@@ -50,7 +50,13 @@ class RawLattice:
     num_states: int
     start: int
     finals: dict[int, tuple[float, float]]
-    arcs: Sequence[RawArc]
+    arcs: Sequence[RawArc] | np.ndarray  # or an (A, 6) array with the same columns
+
+
+def _arc_columns(raw: RawLattice) -> np.ndarray:
+    """The arcs as an ``(A, 6)`` float64 array (no copy when they already are one)."""
+    arr = np.asarray(raw.arcs, dtype=np.float64)
+    return arr.reshape(0, 6) if arr.size == 0 else arr
 
 
 def _log_add_cost(a: float, b: float) -> float:
@@ -62,14 +68,14 @@ def _log_add_cost(a: float, b: float) -> float:
 Closure = dict[tuple[int, tuple[int, ...]], float]
 
 
-def _epsilon_closures(raw: RawLattice, utt_id: str) -> list[Closure]:
+def _epsilon_closures(raw: RawLattice, eps_arcs: list[list[float]], utt_id: str) -> list[Closure]:
     """For every state: {(reachable state, words on the way): log-semiring cost}."""
-    eps_out: dict[int, list[RawArc]] = {}
+    eps_out: dict[int, list[tuple[int, int, int, int, float]]] = {}
     indeg = [0] * raw.num_states
-    for arc in raw.arcs:
-        if arc[2] == 0:
-            eps_out.setdefault(arc[0], []).append(arc)
-            indeg[arc[1]] += 1
+    for s_, d_, _, w_, c_, _ in eps_arcs:
+        arc = (int(s_), int(d_), 0, int(w_), c_)
+        eps_out.setdefault(arc[0], []).append(arc)
+        indeg[arc[1]] += 1
     # Topological order of the epsilon subgraph (Kahn); leftover states lie on an epsilon cycle.
     order = [s for s in range(raw.num_states) if indeg[s] == 0]
     head = 0
@@ -86,7 +92,7 @@ def _epsilon_closures(raw: RawLattice, utt_id: str) -> list[Closure]:
     closures: list[Closure] = [{} for _ in range(raw.num_states)]
     for s in reversed(order):
         clo: Closure = {(s, ()): 0.0}
-        for _, d, _, word, cost, _ in eps_out.get(s, ()):
+        for _, d, _, word, cost in eps_out.get(s, ()):
             for (r, words), c in closures[d].items():
                 key = (r, ((word,) + words) if word else words)
                 total = cost + c
@@ -113,18 +119,22 @@ def raw_to_lattice(
     """Convert a raw epsilon lattice to the frame-synchronous form (see the module docstring)."""
     tid_to_pdf = np.asarray(tid_to_pdf)
     tid_to_phone = np.asarray(tid_to_phone)
-    for arc in raw.arcs:
-        if not (0 <= arc[0] < raw.num_states and 0 <= arc[1] < raw.num_states):
-            raise LatticeError(f"utterance {utt_id}: arc {arc} refers to a state outside 0..{raw.num_states - 1}")
-        if arc[2] < 0 or arc[2] >= len(tid_to_pdf):
-            raise LatticeError(f"utterance {utt_id}: transition-id {arc[2]} is outside the transition model")
-        if not (math.isfinite(arc[4]) and math.isfinite(arc[5])):
-            raise LatticeError(f"utterance {utt_id}: arc {arc} has a NaN/Inf cost")
-    closures = _epsilon_closures(raw, utt_id)
-    emit_out: dict[int, list[RawArc]] = {}
-    for arc in raw.arcs:
-        if arc[2] != 0:
-            emit_out.setdefault(arc[0], []).append(arc)
+    cols = _arc_columns(raw)
+    n = raw.num_states
+    bad = np.flatnonzero((cols[:, 0] < 0) | (cols[:, 0] >= n) | (cols[:, 1] < 0) | (cols[:, 1] >= n))
+    if bad.size:
+        raise LatticeError(f"utterance {utt_id}: arc {_arc(cols[bad[0]])} refers to a state outside 0..{n - 1}")
+    bad = np.flatnonzero((cols[:, 2] < 0) | (cols[:, 2] >= len(tid_to_pdf)))
+    if bad.size:
+        raise LatticeError(f"utterance {utt_id}: transition-id {int(cols[bad[0], 2])} is outside the transition model")
+    bad = np.flatnonzero(~np.isfinite(cols[:, 4:6]).all(axis=1))
+    if bad.size:
+        raise LatticeError(f"utterance {utt_id}: arc {_arc(cols[bad[0]])} has a NaN/Inf cost")
+    emitting = cols[:, 2] != 0
+    closures = _epsilon_closures(raw, cols[~emitting].tolist(), utt_id)
+    emit_out: dict[int, list[tuple[int, int, int, float]]] = {}
+    for s_, d_, i_, w_, c_, _ in cols[emitting].tolist():
+        emit_out.setdefault(int(s_), []).append((int(d_), int(i_), int(w_), c_))
 
     # Output states are (raw state, pending words); words that do not fit on their arc wait
     # in the state and go onto the next arcs (see the module docstring).
@@ -155,44 +165,68 @@ def raw_to_lattice(
                 total = c + raw.finals[r][0]
                 key_w = pend + words
                 fw[key_w] = _log_add_cost(fw[key_w], total) if key_w in fw else total
-            for _, d, tid, word, cost, _ in emit_out.get(r, ()):
-                seq = pend + words + ((word,) if word else ())
-                d_out = state_id(d, seq[1:])
-                key = (q, d_out, tid, seq[0] if seq else 0)
+            before = pend + words
+            for d, tid, word, cost in emit_out.get(r, ()):
+                if before:
+                    seq = before + (word,) if word else before
+                    d_out, w_out = state_id(d, seq[1:]), seq[0]
+                else:  # the common case: no words waiting
+                    d_out, w_out = (ids[(d, ())] if (d, ()) in ids else state_id(d, ())), word
+                key = (q, d_out, tid, w_out)
                 total = c + cost
-                merged[key] = _log_add_cost(merged[key], total) if key in merged else total
+                old = merged.get(key)
+                merged[key] = total if old is None else _log_add_cost(old, total)
     if not final_words:
         raise LatticeError(f"utterance {utt_id}: raw lattice has no path from the start to a final state")
 
     # Split final states whose trailing epsilon paths (or pending words) carry words.
-    arcs_list = [(q, d, tid, w, c) for (q, d, tid, w), c in merged.items()]
+    keys = np.array(list(merged), dtype=np.int64).reshape(-1, 4)  # (q, dst, tid, word)
+    costs = np.fromiter(merged.values(), dtype=np.float64, count=len(merged))
+    extra_keys: list[np.ndarray] = []
+    extra_costs: list[np.ndarray] = []
     finals: dict[int, float] = {}
     for q, by_words in final_words.items():
-        plain = {ws: c for ws, c in by_words.items() if not ws}
-        worded = {ws: c for ws, c in by_words.items() if ws}
-        if plain:
-            finals[q] = plain[()]
-        for ws, c in worded.items():
+        if () in by_words:
+            finals[q] = by_words[()]
+        for ws, c in by_words.items():
+            if not ws:
+                continue
             copy = next_state
             next_state += 1
             finals[copy] = c
-            for q0, d, tid, w, ac in list(arcs_list):
-                if d == q:
-                    nw = _one_word(((w,) if w else ()) + ws, utt_id, f"the last arc into final state {q}")
-                    arcs_list.append((q0, copy, tid, nw, ac))
-    rows = [
-        (q, d, int(tid_to_pdf[tid]), tid, int(tid_to_phone[tid]), c, w) for q, d, tid, w, c in arcs_list
-    ]
-    num_frames = _path_length(raw, rows, utt_id)
-    return Lattice.from_arcs(utt_id, num_frames, raw.start, finals, rows, expected_frames=expected_frames)
+            into = np.flatnonzero(keys[:, 1] == q)
+            rows = keys[into].copy()
+            for k, w in enumerate(rows[:, 3].tolist()):
+                rows[k, 3] = _one_word(((w,) if w else ()) + ws, utt_id, f"the last arc into final state {q}")
+            rows[:, 1] = copy
+            extra_keys.append(rows)
+            extra_costs.append(costs[into])
+    if extra_keys:
+        keys = np.concatenate([keys, *extra_keys])
+        costs = np.concatenate([costs, *extra_costs])
+    q_a, d_a, tid_a, w_a = keys.T
+    num_frames = _path_length(raw.start, q_a.tolist(), d_a.tolist(), utt_id)
+    return _build(
+        utt_id, num_frames, raw.start, np.array(list(finals), dtype=np.int64),
+        np.array(list(finals.values()), dtype=np.float64),
+        src=np.ascontiguousarray(q_a), dst=np.ascontiguousarray(d_a), pdf=tid_to_pdf[tid_a].astype(np.int64),
+        tid=np.ascontiguousarray(tid_a), phone=tid_to_phone[tid_a].astype(np.int64), graph_cost=costs,
+        word=np.ascontiguousarray(w_a), expected_frames=expected_frames,
+    )
 
 
-def _path_length(raw: RawLattice, rows: list[tuple[int, int, int, int, int, float, int]], utt_id: str) -> int:
+def _arc(row: np.ndarray) -> tuple:
+    """An arc row as the ``RawArc`` tuple an error message shows."""
+    s_, d_, i_, w_, g_, a_ = row.tolist()
+    return int(s_), int(d_), int(i_), int(w_), g_, a_
+
+
+def _path_length(start: int, srcs: list[int], dsts: list[int], utt_id: str) -> int:
     """Number of emitting arcs on the paths of the converted lattice (from the first state times)."""
-    times = {raw.start: 0}
-    frontier = [raw.start]
+    times = {start: 0}
+    frontier = [start]
     out: dict[int, list[int]] = {}
-    for q, d, *_ in rows:
+    for q, d in zip(srcs, dsts, strict=True):
         out.setdefault(q, []).append(d)
     longest = 0
     while frontier:

@@ -78,13 +78,11 @@ class DenlatConfig:
 
 
 def array_to_raw(lat: ArrayLattice) -> RawLattice:
-    """The decoder's array lattice as the converter's arc-list lattice (costs kept apart)."""
-    arcs = list(zip(lat.src.tolist(), lat.dst.tolist(), lat.ilabel.tolist(), lat.olabel.tolist(),
-                    lat.graph_cost.astype(np.float64).tolist(), lat.ac_cost.astype(np.float64).tolist(),
-                    strict=True))
+    """The decoder's array lattice as the converter's lattice (an ``(A, 6)`` arc array; costs kept apart)."""
+    arcs = np.column_stack([lat.src, lat.dst, lat.ilabel, lat.olabel, lat.graph_cost, lat.ac_cost]).astype(np.float64)
     finals = {int(s): (float(g), float(a)) for s, g, a in
               zip(lat.final_state.tolist(), lat.final_graph.tolist(), lat.final_ac.tolist(), strict=True)}
-    return RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs)
+    return RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs.reshape(-1, 6))
 
 
 def arc_scores(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -> np.ndarray:

@@ -207,19 +207,15 @@ def _build(
 
     # Time of every state reachable from the start, by frames.
     times: dict[int, int] = {start: 0}
-    order = np.argsort(src, kind="stable")
-    src_s, dst_s = src[order], dst[order]
-    bounds_keys, bounds_first = np.unique(src_s, return_index=True)
-    first = dict(zip(bounds_keys.tolist(), bounds_first.tolist(), strict=True))
-    bounds_end = dict(zip(bounds_keys.tolist(), list(bounds_first[1:]) + [len(src_s)], strict=True))
+    succ: dict[int, list[int]] = {}
+    for s_, d_ in zip(src.tolist(), dst.tolist(), strict=True):
+        succ.setdefault(s_, []).append(d_)
     frontier = [start]
     while frontier:
         nxt: list[int] = []
         for s in frontier:
-            if s not in first:
-                continue
             t_next = times[s] + 1
-            for d in dst_s[first[s]:bounds_end[s]].tolist():
+            for d in succ.get(s, ()):
                 known = times.get(d)
                 if known is None:
                     times[d] = t_next
@@ -238,34 +234,36 @@ def _build(
     if not good_finals:
         raise LatticeError(f"{who}: no path of {num_frames} frames from the start state to a final state")
 
-    # Co-accessibility: states from which a final state (at time T) is reachable.
-    coacc = set(good_finals)
-    preds: dict[int, list[int]] = {}
-    for s, d in zip(src.tolist(), dst.tolist(), strict=True):
-        if s in times:
-            preds.setdefault(d, []).append(s)
-    stack = list(good_finals)
-    while stack:
-        d = stack.pop()
-        for s in preds.get(d, ()):
-            if s not in coacc:
-                coacc.add(s)
-                stack.append(s)
-    src_time = np.array([times.get(s, -1) for s in src.tolist()], dtype=np.int64)
-    keep = np.array([s in coacc and d in coacc for s, d in zip(src.tolist(), dst.tolist(), strict=True)], dtype=bool)
-    keep &= src_time >= 0
+    # Dense per-state arrays (state ids are arbitrary non-negative integers).
+    size = int(max(start, int(src.max(initial=0)), int(dst.max(initial=0)), int(final_states.max()))) + 1
+    time_of = np.full(size, -1, dtype=np.int64)
+    time_of[np.fromiter(times.keys(), dtype=np.int64, count=len(times))] = np.fromiter(
+        times.values(), dtype=np.int64, count=len(times))
+    src_time = time_of[src]
+    # Co-accessibility (a final state at time T is reachable), frame by frame backwards: an
+    # arc leaving a state of time t enters one of time t + 1.
+    coacc = np.zeros(size, dtype=bool)
+    coacc[good_finals] = True
+    by_time = np.argsort(src_time, kind="stable")
+    bounds = np.searchsorted(src_time[by_time], np.arange(num_frames + 1))
+    for tt in range(num_frames - 1, -1, -1):
+        a = by_time[bounds[tt]:bounds[tt + 1]]
+        coacc[src[a[coacc[dst[a]]]]] = True
+    keep = (src_time >= 0) & coacc[src] & coacc[dst]
     dropped = int((~keep).sum())
     if dropped:
         log.debug("%s: trimmed %d arcs that lie on no complete path", who, dropped)
 
-    live = sorted(coacc, key=lambda s: (times[s], s))
-    new_id = {s: i for i, s in enumerate(live)}
-    state_times = np.array([times[s] for s in live], dtype=np.int64)
-    k_src = np.array([new_id[s] for s in src[keep].tolist()], dtype=np.int64)
-    k_dst = np.array([new_id[d] for d in dst[keep].tolist()], dtype=np.int64)
+    live_ids = np.flatnonzero(coacc & (time_of >= 0))
+    live = live_ids[np.lexsort((live_ids, time_of[live_ids]))]
+    new_of = np.full(size, -1, dtype=np.int64)
+    new_of[live] = np.arange(len(live))
+    state_times = time_of[live]
+    k_src, k_dst = new_of[src[keep]], new_of[dst[keep]]
     k_frame = state_times[k_src] if len(k_src) else np.zeros(0, dtype=np.int64)
     arc_order = np.lexsort((k_dst, k_src, k_frame))
-    fin = sorted(good_finals, key=lambda f: new_id[f])
+    fin = sorted(good_finals, key=lambda f: int(new_of[f]))
+    new_id = {int(s): int(new_of[s]) for s in [start, *fin]}
 
     def t(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(x)).to(dtype)
