@@ -99,6 +99,20 @@ def test_lattices_normalise_and_contain_the_best_path(min_post, max_arcs):
             assert np.bincount(lat.frame.numpy()).max() <= max_arcs + 1  # + the forced best path
 
 
+def test_generate_many_equals_one_at_a_time():
+    """The batched pruning forward-backward of generate_many gives each utterance the lattice
+    generate gives it alone; a failure in the middle stays in its place."""
+    gen = DenominatorGenerator(_graph(), _maps(), DenlatConfig(acoustic_scale=0.5, beam=30, min_posterior=1e-3,
+                                                                max_arcs_per_frame=3))
+    items = [("a", _logliks(REF_TIDS, 5, 1.0)), ("short", _logliks([1], 1)), ("b", _logliks(REF_TIDS[:6], 6, 1.0))]
+    many = gen.generate_many(items)
+    assert isinstance(many[1], LatticeError) and "utterance short" in str(many[1])
+    for (utt, ll), made in zip(items[::2], many[::2], strict=True):
+        one = gen.generate(utt, ll)
+        assert made.arcs_before_pruning == one.arcs_before_pruning
+        assert made.lattice.arc_rows() == one.lattice.arc_rows()
+
+
 def test_numerator_coverage_against_enumeration():
     for seed in range(4):
         lat = random_lattice(seed, 4, states_per_frame=2, arcs_per_frame=4, num_pdfs=3)

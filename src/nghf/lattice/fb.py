@@ -324,17 +324,23 @@ def forward_backward(
     b, t, d = scores.shape
 
     def run(sub: LatticeBatch, sc: torch.Tensor, extra: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-        s = arc_scores(sub, sc, graph_scale, extra, dtype)
-        log_z, alpha_all, _ = _forward(sub, s, graph_scale)
-        beta_all = _backward(sub, s, graph_scale)
-        post = torch.exp(
-            alpha_all.index_select(0, sub.src) + s + beta_all.index_select(0, sub.dst)
-            - log_z.index_select(0, sub.arc_row)
-        )
-        return log_z, post
+        return arc_posteriors(sub, arc_scores(sub, sc, graph_scale, extra, dtype), graph_scale)
 
     log_z, post = _chunked(batch, scores, (arc_extra,), max_arcs, run, (False, True))
     return FBResult(log_z=log_z, arc_post=post, batch=batch, shape=(b, t, d))
+
+
+def arc_posteriors(batch: LatticeBatch, s: torch.Tensor, graph_scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(log_z (B,), arc posteriors (A,))`` for total arc scores ``s`` given per arc in the
+    batch's arc order (acoustic + graph, e.g. from :func:`arc_scores`; final costs are scaled
+    by ``graph_scale``). The form for callers that have arc scores but no ``(B, T, D)`` matrix."""
+    log_z, alpha_all, _ = _forward(batch, s, graph_scale)
+    beta_all = _backward(batch, s, graph_scale)
+    post = torch.exp(
+        alpha_all.index_select(0, batch.src) + s + beta_all.index_select(0, batch.dst)
+        - log_z.index_select(0, batch.arc_row)
+    )
+    return log_z, post
 
 
 def expected_arc_sum(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig
 from nghf.decode.graph import DecodingGraph
 from nghf.decode.lattice_arrays import RawLattice as ArrayLattice
 from nghf.lattice.convert import RawLattice, raw_to_lattice
-from nghf.lattice.fb import forward_backward
+from nghf.lattice.fb import arc_posteriors
 from nghf.lattice.numerator import TransitionMaps
 from nghf.lattice.stats import numerator_coverage, oracle_errors
 from nghf.lattice.store import save_lattice_archive
@@ -92,26 +92,27 @@ def arc_scores(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -> np
 
 def best_path_arcs(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -> np.ndarray:
     """Arc indices (in frame order) of the highest-scoring complete path (Viterbi, max-plus)."""
-    s = arc_scores(lat, scores, graph_scale)
-    frame, src, dst = lat.frame.numpy(), lat.src.numpy(), lat.dst.numpy()
-    best = np.full(lat.num_states, -np.inf)
-    best[lat.start] = 0.0
-    back = np.full(lat.num_states, -1, dtype=np.int64)
-    bounds = np.searchsorted(frame, np.arange(lat.num_frames + 1))
-    for t in range(lat.num_frames):
-        a = np.arange(bounds[t], bounds[t + 1])
-        cand = best[src[a]] + s[a]
-        np.maximum.at(best, dst[a], cand)  # states of time t+1 are only reached from here
-        win = cand == best[dst[a]]
-        back[dst[a][win]] = a[win]
+    s = arc_scores(lat, scores, graph_scale).tolist()
+    src, dst = lat.src.tolist(), lat.dst.tolist()
+    neg = -np.inf
+    best_l = [neg] * lat.num_states
+    best_l[lat.start] = 0.0
+    back_l = [-1] * lat.num_states
+    # Arcs are sorted by frame and enter states of the next time: one pass in arc order is
+    # the Viterbi recursion (plain Python: ~15 arcs per frame are too few for numpy calls).
+    for a, (u, v, w) in enumerate(zip(src, dst, s, strict=True)):
+        cand = best_l[u] + w
+        if cand > best_l[v]:
+            best_l[v] = cand
+            back_l[v] = a
     finals = lat.final_states.numpy()
-    total = best[finals] - graph_scale * lat.final_costs.numpy()
+    total = np.array(best_l)[finals] - graph_scale * lat.final_costs.numpy()
     state = int(finals[int(np.argmax(total))])
     path = []
     while state != lat.start:
-        arc = int(back[state])
+        arc = back_l[state]
         path.append(arc)
-        state = int(src[arc])
+        state = src[arc]
     return np.array(path[::-1], dtype=np.int64)
 
 
@@ -177,8 +178,30 @@ def prune_lattice(lat: Lattice, scores: np.ndarray, min_posterior: float = 0.0,
                   max_arcs_per_frame: int = 0) -> tuple[Lattice, np.ndarray]:
     """Posterior / per-frame-count pruning that keeps the best path; returns the pruned
     lattice and the arc posteriors of the input lattice (``scores``: scaled ``(T, D)``)."""
-    sc = torch.as_tensor(np.ascontiguousarray(scores), dtype=torch.float64).unsqueeze(0)
-    post = forward_backward(LatticeBatch.from_lattices([lat]), sc, 1.0, dtype=torch.float64).arc_post.numpy()
+    return prune_lattices([lat], [scores], min_posterior, max_arcs_per_frame)[0]
+
+
+def prune_lattices(lats: Sequence[Lattice], scores: Sequence[np.ndarray], min_posterior: float = 0.0,
+                   max_arcs_per_frame: int = 0) -> list[tuple[Lattice, np.ndarray]]:
+    """:func:`prune_lattice` of several lattices, with one batched forward-backward (float64)
+    for all their arc posteriors (the per-utterance recursion is dispatch-bound)."""
+    if not lats:
+        return []
+    batch = LatticeBatch.from_lattices(lats)
+    arc_s = [arc_scores(lat, sc) for lat, sc in zip(lats, scores, strict=True)]
+    frames = np.concatenate([lat.frame.numpy() for lat in lats])
+    rows = np.repeat(np.arange(len(lats)), [lat.num_arcs for lat in lats])
+    order = np.lexsort((rows, frames))  # the batch's (frame, row) arc order, as in from_lattices
+    _, post_batch = arc_posteriors(batch, torch.from_numpy(np.concatenate(arc_s)[order]), 1.0)
+    post_cat = np.empty(len(order))
+    post_cat[order] = post_batch.numpy()
+    posts = np.split(post_cat, np.cumsum([lat.num_arcs for lat in lats])[:-1])
+    return [_prune_one(lat, sc, post, min_posterior, max_arcs_per_frame)
+            for lat, sc, post in zip(lats, scores, posts, strict=True)]
+
+
+def _prune_one(lat: Lattice, scores: np.ndarray, post: np.ndarray, min_posterior: float,
+               max_arcs_per_frame: int) -> tuple[Lattice, np.ndarray]:
     keep = post >= min_posterior
     if max_arcs_per_frame:
         frame = lat.frame.numpy()
@@ -221,6 +244,13 @@ class DenominatorGenerator:
 
     def generate(self, utt: str, loglik: np.ndarray) -> Generated:
         """The pruned lattice of one utterance; :class:`LatticeError` (naming it) if there is none."""
+        made = self.generate_many([(utt, loglik)])[0]
+        if isinstance(made, LatticeError):
+            raise made
+        return made
+
+    def convert(self, utt: str, loglik: np.ndarray) -> Lattice:
+        """Decode and convert one utterance (the lattice before posterior pruning)."""
         cfg = self.config
         try:
             result = self.decoder.decode(utt, loglik)
@@ -229,11 +259,44 @@ class DenominatorGenerator:
         if not result.reached_final or result.lattice is None:
             raise LatticeError(f"utterance {utt}: decoding reached no final state (beam {cfg.beam})")
         raw = prune_raw(result.lattice, cfg.acoustic_scale, cfg.min_posterior)
-        lat = raw_to_lattice(array_to_raw(raw), self.maps.tid2pdf, self.maps.tid2phone, utt,
-                             expected_frames=int(loglik.shape[0]))
-        pruned, _ = prune_lattice(lat, cfg.acoustic_scale * np.asarray(loglik, dtype=np.float64),
-                                  cfg.min_posterior, cfg.max_arcs_per_frame)
-        return Generated(pruned, lat.num_arcs)
+        return raw_to_lattice(array_to_raw(raw), self.maps.tid2pdf, self.maps.tid2phone, utt,
+                              expected_frames=int(loglik.shape[0]))
+
+    def generate_many(self, items: Sequence[tuple[str, np.ndarray]]) -> list[Generated | LatticeError]:
+        """:meth:`generate` of several utterances, in order; an utterance without a lattice gives
+        its :class:`LatticeError` in its place. The pruning posteriors of all of them come from
+        one batched forward-backward."""
+        cfg = self.config
+        out: list[Generated | LatticeError | None] = []
+        done: list[int] = []
+        lats: list[Lattice] = []
+        scores: list[np.ndarray] = []
+        for utt, loglik in items:
+            try:
+                lat = self.convert(utt, loglik)
+            except LatticeError as err:
+                out.append(err)
+                continue
+            done.append(len(out))
+            out.append(None)
+            lats.append(lat)
+            scores.append(cfg.acoustic_scale * np.asarray(loglik, dtype=np.float64))
+        pruned = prune_lattices(lats, scores, cfg.min_posterior, cfg.max_arcs_per_frame)
+        for i, lat, (small, _) in zip(done, lats, pruned, strict=True):
+            out[i] = Generated(small, lat.num_arcs)
+        return [x for x in out if x is not None]
+
+
+def chunked(items: Iterable[tuple[str, np.ndarray]], size: int) -> Iterable[list[tuple[str, np.ndarray]]]:
+    """Lists of at most ``size`` consecutive items (the last one shorter)."""
+    chunk: list[tuple[str, np.ndarray]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _fit_reference(ref: np.ndarray | None, num_frames: int, tolerance: int) -> np.ndarray | None:
@@ -253,6 +316,7 @@ def make_denlats_job(
     force: bool = False,
     ref_tolerance: int = 2,
     ref_words: Mapping[str, np.ndarray] | None = None,
+    chunk_utts: int = 16,
 ) -> dict[str, Any]:
     """Generate, store and describe one job's lattices (see the module docstring).
 
@@ -261,6 +325,7 @@ def make_denlats_job(
     lattice is cut or padded with its last label (GMM and NN features may differ slightly).
     ``ref_words`` (utterance -> reference word ids, -1 for words not in the graph) adds the
     oracle word errors of the lattices (:func:`nghf.lattice.stats.oracle_errors`).
+    Utterances are generated ``chunk_utts`` at a time (one batched pruning forward-backward).
     """
     out_dir = Path(out_dir)
     lat_path = out_dir / f"lat.{job}.npz"
@@ -277,36 +342,35 @@ def make_denlats_job(
     lattice_seconds = 0.0
     start = time.monotonic()
     utterances = 0
-    for utt, loglik in progress(logliks, desc=f"denlats job {job}", logger=log):
-        utterances += 1
+    for chunk in chunked(progress(logliks, desc=f"denlats job {job}", logger=log), chunk_utts):
+        utterances += len(chunk)
         t0 = time.monotonic()
-        try:
-            made = generator.generate(utt, loglik)
-        except LatticeError as err:
-            failed[utt] = str(err)
-            log.warning("%s", err)
-            continue
-        finally:
-            lattice_seconds += time.monotonic() - t0
-        lat = made.lattice
-        lattices.append(lat)
-        frames += lat.num_frames
-        arcs += lat.num_arcs
-        raw_arcs += made.arcs_before_pruning
-        if ref_words is not None and utt in ref_words:
-            oracle_errs += oracle_errors(lat, ref_words[utt])
-            oracle_refs += len(ref_words[utt])
-            oracle_utts += 1
-        if references is not None:
-            ref = _fit_reference(references.get(utt), lat.num_frames, ref_tolerance)
-            if ref is None:
-                no_reference.append(utt)
+        made_all = generator.generate_many(chunk)
+        lattice_seconds += time.monotonic() - t0
+        for (utt, _), made in zip(chunk, made_all, strict=True):
+            if isinstance(made, LatticeError):
+                failed[utt] = str(made)
+                log.warning("%s", made)
                 continue
-            share, in_lat = numerator_coverage(lat, ref)
-            cov_frames += lat.num_frames
-            cov_covered += int(round(share * lat.num_frames))
-            cov_utts += 1
-            cov_paths += int(in_lat)
+            lat = made.lattice
+            lattices.append(lat)
+            frames += lat.num_frames
+            arcs += lat.num_arcs
+            raw_arcs += made.arcs_before_pruning
+            if ref_words is not None and utt in ref_words:
+                oracle_errs += oracle_errors(lat, ref_words[utt])
+                oracle_refs += len(ref_words[utt])
+                oracle_utts += 1
+            if references is not None:
+                ref = _fit_reference(references.get(utt), lat.num_frames, ref_tolerance)
+                if ref is None:
+                    no_reference.append(utt)
+                    continue
+                share, in_lat = numerator_coverage(lat, ref)
+                cov_frames += lat.num_frames
+                cov_covered += int(round(share * lat.num_frames))
+                cov_utts += 1
+                cov_paths += int(in_lat)
     seconds = time.monotonic() - start
     size = save_lattice_archive(lat_path, lattices)
     atomic_write_text(out_dir / f"failed.{job}", "".join(f"{u} {r}\n" for u, r in sorted(failed.items())))

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nghf.lattice.generate import DenlatConfig, DenominatorGenerator
+from nghf.lattice.generate import DenlatConfig, DenominatorGenerator, chunked
 from nghf.lattice.numerator import TransitionMaps, load_transition_maps
 from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
 from nghf.utils.logging import get_logger
@@ -124,15 +124,14 @@ def regenerate_denlats(
     lattices: dict[str, Lattice] = {}
     failed: dict[str, str] = {}
     frames = 0
-    for utt, loglik in model_logliks(model, log_priors, feats, utts, prior_scale, device, batch_size):
-        try:
-            lat = generator.generate(utt, loglik).lattice
-        except LatticeError as err:
-            failed[utt] = str(err)
-            log.warning("%s", err)
-            continue
-        lattices[utt] = lat
-        frames += lat.num_frames
+    for chunk in chunked(model_logliks(model, log_priors, feats, utts, prior_scale, device, batch_size), batch_size):
+        for (utt, _), made in zip(chunk, generator.generate_many(chunk), strict=True):
+            if isinstance(made, LatticeError):
+                failed[utt] = str(made)
+                log.warning("%s", made)
+                continue
+            lattices[utt] = made.lattice
+            frames += made.lattice.num_frames
     seconds = time.monotonic() - start
     log.info("regenerated %d denominator lattices (%d failed), %d frames in %.1f s", len(lattices),
              len(failed), frames, seconds)
