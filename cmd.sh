@@ -8,7 +8,8 @@ case ${NGHF_BACKEND:-local} in
   local)
     export train_cmd="utils/run_local.sh"
     export decode_cmd="utils/run_local.sh"
-    export cuda_cmd="utils/run_local.sh --max-jobs-run 1"
+    # one training job at a time, with every core of the machine (torch intra-op threads)
+    export cuda_cmd="utils/run_local.sh --max-jobs-run 1 --num-threads ${NGHF_TRAIN_THREADS:-$(nproc)}"
     ;;
   slurm)
     export train_cmd="utils/run_slurm.sh --mem 4G"

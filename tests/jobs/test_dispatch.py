@@ -68,6 +68,15 @@ def test_local_failure_names_job_and_log(tmp_path: Path, capsys: pytest.CaptureF
     assert "# Ended (code 1)" in (tmp_path / "f.2.log").read_text()
 
 
+def test_local_job_gets_its_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--num-threads N runs the job with OMP_NUM_THREADS=N (path.sh sets 1 for every job)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    for threads in (1, 3):
+        log = tmp_path / f"t{threads}.log"
+        assert queue_main(["--num-threads", str(threads), str(log), "echo threads=$OMP_NUM_THREADS"]) == 0
+        assert f"threads={threads}\n" in log.read_text()
+
+
 def test_single_job_without_range(tmp_path: Path) -> None:
     assert queue_main([str(tmp_path / "one.log"), "echo", "hello world"]) == 0
     assert "hello world" in (tmp_path / "one.log").read_text()

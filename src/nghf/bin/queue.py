@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="at most this many jobs at once (0: number of CPUs locally, unlimited on Slurm)")
     parser.add_argument("--mem", default=None, help="memory per job, e.g. 4G (Slurm)")
     parser.add_argument("--gpu", type=int, default=0, help="GPUs per job (Slurm: --gres=gpu:N)")
-    parser.add_argument("--num-threads", type=int, default=1, help="CPUs per job (Slurm: --cpus-per-task)")
+    parser.add_argument("--num-threads", type=int, default=1, help="CPUs per job (Slurm: --cpus-per-task; locally: OMP_NUM_THREADS of the job)")
     parser.add_argument("--time", default=None, help="time limit per job (Slurm: --time)")
     parser.add_argument("--partition", default=None, help="Slurm partition")
     parser.add_argument("--slurm-opts", default=os.environ.get("NGHF_SLURM_OPTS", ""),

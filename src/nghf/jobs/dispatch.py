@@ -102,10 +102,10 @@ def run_local(spec: JobSpec, resources: Resources) -> list[JobResult]:
     """Run every job as ``bash -c`` on this machine, at most ``max_jobs_run`` at once."""
     workers = resources.max_jobs_run or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(lambda task: _run_one_local(spec, task), spec.task_ids))
+        return list(pool.map(lambda task: _run_one_local(spec, task, resources.num_threads), spec.task_ids))
 
 
-def _run_one_local(spec: JobSpec, task: int) -> JobResult:
+def _run_one_local(spec: JobSpec, task: int, num_threads: int = 1) -> JobResult:
     log = spec.log_for(task)
     log.parent.mkdir(parents=True, exist_ok=True)
     command = spec.command_for(task)
@@ -113,9 +113,12 @@ def _run_one_local(spec: JobSpec, task: int) -> JobResult:
     with open(log, "w", encoding="utf-8") as out:
         out.write(f"# {command}\n# Started at {_now()}\n#\n")
         out.flush()
-        proc = subprocess.run(["bash", "-c", command], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # path.sh keeps one BLAS/torch thread per job; a job granted several gets them here.
+        env = dict(os.environ, OMP_NUM_THREADS=str(num_threads)) if num_threads > 1 else None
+        proc = subprocess.run(["bash", "-c", command], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              env=env)
         elapsed = time.monotonic() - start
-        out.write(f"# Accounting: time={elapsed:.0f} threads=1\n# Ended (code {proc.returncode}) at {_now()}, elapsed time {elapsed:.0f} seconds\n")
+        out.write(f"# Accounting: time={elapsed:.0f} threads={num_threads}\n# Ended (code {proc.returncode}) at {_now()}, elapsed time {elapsed:.0f} seconds\n")
     return JobResult(task, proc.returncode, log)
 
 
