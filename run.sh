@@ -51,8 +51,9 @@ if [[ $quick == true ]]; then
   mono_gauss=300; mono_iters=15
   tri1_leaves=200; tri1_gauss=1000; tri2_leaves=300; tri2_gauss=1500; tri_iters=10
   ce_overrides="epochs=3"
-  seq_overrides="epochs=1 second_order.utts_per_update=16 first_order.utts_per_update=4"
-  decode_opts="--beam 10 --lattice-beam 5 --min-lmwt 2 --max-lmwt 21"
+  seq_overrides="epochs=1 second_order.epochs=1 second_order.utts_per_update=16 second_order.validation_utts=4"
+  decode_opts="--beam 10 --lattice-beam 5 --min-lmwt 7 --max-lmwt 21"
+  nn_decode_opts="--acwt 0.2 --beam 10 --lattice-beam 6 --min-lmwt 2 --max-lmwt 16"
 else
   vocab_words=20000
   lm_prune=1e-7
@@ -60,7 +61,11 @@ else
   tri1_leaves=1000; tri1_gauss=6000; tri2_leaves=1500; tri2_gauss=10000; tri_iters=25
   ce_overrides=""
   seq_overrides=""
-  decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 2 --max-lmwt 21"
+  # GMM decoding (best LM weight ~18); hybrid models' scores are flatter (best weight 3-7): they
+  # are searched at acoustic scale 0.2 with a wider lattice beam, or the lattices miss the paths
+  # the low weights prefer (CE TDNN dev WER 55.7 % at acwt 0.1 / lattice beam 6, 43.0 % here).
+  decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 7 --max-lmwt 21"
+  nn_decode_opts="--acwt 0.2 --beam 11 --lattice-beam 7 --min-lmwt 2 --max-lmwt 16"
 fi
 results=$exp/results.jsonl
 

@@ -16,6 +16,9 @@
 #   lexicon       [empty] the recipe's own lexicon.txt (word phones...): used instead of
 #                 CMUdict + G2P (steps/make_lexicon.sh --lexicon)
 #   denlat_opts   ["--lattice-beam 6 --max-arcs-per-frame 50"] for steps/make_denlats.sh
+#   nn_decode_opts [$decode_opts] steps/decode.sh options for the hybrid systems (decode_opts is
+#                 then for the GMM only): hybrid scores are flatter than a GMM's, so they need a
+#                 larger search acoustic scale and lower LM weights
 #   expected_systems [empty] YAML of the systems the results table must list (nghf-results)
 #   conf_overrides [empty] a directory whose configs take precedence over conf/ (e.g. small models)
 #
@@ -138,9 +141,9 @@ decode_and_record() {
   local sys=$1 x decode_conf
   decode_conf=$(recipe_conf decode.yaml)
   for x in dev eval; do
-    # shellcheck disable=SC2086  # decode_opts is a list of options
+    # shellcheck disable=SC2086  # the options are a list
     steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" \
-      --decode-config "$decode_conf" $decode_opts "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
+      --decode-config "$decode_conf" ${nn_decode_opts:-$decode_opts} "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
   done
   nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
 }

@@ -131,7 +131,8 @@ def test_mgb_recipe_training_stages_on_tiny_corpus(egs_tiny_corpus: Path, tmp_pa
                                            "  contexts: [[-2, -1, 0, 1, 2], [-3, 0, 3]]\n")
     args = [*TINY, *_dirs(out), "--conf-overrides", str(small), "--ce-overrides", "epochs=1 data.batch_size=32",
             "--seq-overrides", "second_order.utts_per_update=8 second_order.curvature_fraction=0.25 "
-                               "second_order.max_updates_per_epoch=1 data.max_heldout_utts=2"]
+                               "second_order.max_updates_per_epoch=1 second_order.validation_utts=3 "
+                               "data.max_heldout_utts=2"]
     for first, last in (("2", "6"), ("8", "8"), ("10", "11"), ("20", "20")):  # decoding stages skipped
         proc = _run(_recipe(repo_root), [*args, "--stage", first, "--stop-stage", last], timeout=500)
         assert proc.returncode == 0, f"stages {first}-{last}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

@@ -74,6 +74,9 @@ class UpdatePlan:
     """Held-out loss every this many updates in ``train_log.jsonl`` (0: only at epoch ends)."""
     max_updates_per_epoch: int = 0
     """Stop an epoch after this many updates (0: use all utterances)."""
+    epochs: int = 0
+    """Epochs for this family of optimisers (0: ``TrainSeqConfig.epochs``): a second-order
+    method makes few, large updates per epoch and may need more passes than SGD/Adam."""
     validation_utts: int = 0
     """Training utterances set aside (seeded) to judge second-order steps: CG-iterate
     backtracking, line search, acceptance and the reduction ratio use their loss, not the
@@ -83,8 +86,8 @@ class UpdatePlan:
     def __post_init__(self) -> None:
         if self.utts_per_update < 1 or not 0 <= self.curvature_fraction <= 1:
             raise ValueError("utts_per_update must be >= 1 and curvature_fraction in [0, 1]")
-        if self.heldout_every < 0 or self.max_updates_per_epoch < 0 or self.validation_utts < 0:
-            raise ValueError("heldout_every, max_updates_per_epoch and validation_utts must be >= 0")
+        if min(self.heldout_every, self.max_updates_per_epoch, self.validation_utts, self.epochs) < 0:
+            raise ValueError("heldout_every, max_updates_per_epoch, validation_utts and epochs must be >= 0")
 
 
 def fit_alignment(ali: FrameAlignment, num_frames: int, tolerance: int) -> FrameAlignment | None:

@@ -306,7 +306,7 @@ def train_sequence(
         tb = SummaryWriter(str(out_dir / "tensorboard"))
     update_log = UpdateLog(out_dir / LOG_NAME, enabled=main_rank)
     trainer = SequenceTrainer(
-        model, criterion, updater, source, heldout, out_dir, config.epochs, schedule, device=device,
+        model, criterion, updater, source, heldout, out_dir, plan.epochs or config.epochs, schedule, device=device,
         reducer=reducer, checkpoint_every=config.checkpoint_every, writer=tb, update_log=update_log,
         heldout_every=plan.heldout_every, freeze_norm=config.freeze_norm, max_bad_updates=config.max_bad_updates,
     )
