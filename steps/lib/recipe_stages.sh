@@ -20,6 +20,8 @@
 #                 then for the GMM only): hybrid scores are flatter than a GMM's, so they need a
 #                 larger search acoustic scale and lower LM weights
 #   expected_systems [empty] YAML of the systems the results table must list (nghf-results)
+#   nn_align      [false] true: numerators from the CE network's forced alignment
+#                 (steps/align_nn.sh, in the denlats stage) instead of the tri2 GMM's
 #   conf_overrides [empty] a directory whose configs take precedence over conf/ (e.g. small models)
 #
 # Configs are read from the recipe's conf/ directory (after $conf_overrides, if set); a file the
@@ -155,13 +157,24 @@ stage_ce_decode() {
   done
 }
 
+# The numerator alignments of model m's sequence training: the tri2 GMM's, or (nn_align=true)
+# the CE network's own forced alignment (Kaldi's usual re-alignment before sequence training).
+num_ali_dir() {
+  if [[ ${nn_align:-false} == true ]]; then echo "$exp/$1_ali"; else echo "$exp/tri2_ali"; fi
+}
+
 stage_denlats() {
   local m opts=${denlat_opts:-"--lattice-beam 6 --max-arcs-per-frame 50"}
   steps/mkgraph.sh "$data/lang_bg" "$exp/tri2" "$exp/tri2/graph_bg"
   for m in $models; do
+    if [[ ${nn_align:-false} == true ]]; then
+      steps/align_nn.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" --device "$device" \
+        "$data/train" "$data/lang" "$exp/tri2" "$exp/${m}_ce/final.mdl" "$(num_ali_dir "$m")"
+      steps/ali_to_pdf.sh "$(num_ali_dir "$m")"
+    fi
     # shellcheck disable=SC2086  # opts is a list of options
     steps/make_denlats.sh --nj "$(nj_for "$data/train")" --cmd "$decode_cmd" --device "$device" \
-      $opts --ali-dir "$exp/tri2_ali" \
+      $opts --ali-dir "$(num_ali_dir "$m")" \
       "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
   done
 }
@@ -178,7 +191,7 @@ stage_seq_train() {
           --criterion-config "$(recipe_conf "criterion_$crit.yaml")" --criterion-overrides "$silence" \
           --optim-config "$(recipe_conf "optim_$opt.yaml")" --train-config "$train_conf" \
           --overrides "$seq_overrides" \
-          "$data/train" "$exp/tri2_ali" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
+          "$data/train" "$(num_ali_dir "$m")" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
       done
     done
   done
