@@ -21,6 +21,7 @@ train_config=conf/train_seq.yaml             # nghf.train.sequence_run.TrainSeqC
 overrides=                                   # space-separated training overrides, e.g. "epochs=1"
 criterion_overrides=                         # space-separated criterion overrides, e.g. "xent_weight=0"
 trans_model=                                 # transition model for <ali-dir>/ali.*.gz (default <ali-dir>/final.mdl)
+den_graph=                                   # weak-LM graph of the lattices: regenerates them (overrides "regenerate.every=N")
 device=cpu                                   # cpu, cuda or cuda:N (with --num-workers > 1: one GPU per worker)
 num_workers=1                                # torch.distributed ranks per node (torchrun; srun across Slurm nodes)
 dist_timeout=600                             # seconds before the ranks give up on a failed or hung peer
@@ -42,6 +43,7 @@ check_dirs "$data" "$ali" "$denlats" "$ce"
 check_files "$data/feats.scp" "$ce/final.mdl" "$criterion_config" "$optim_config" "$train_config"
 [[ -f $denlats/.done ]] || { echo "$0: error: $denlats has no finished lattices (run steps/make_denlats.sh)" >&2; exit 1; }
 [[ -n $trans_model ]] && check_files "$trans_model"
+[[ -n $den_graph ]] && check_dirs "$den_graph"
 num_pdfs=
 for f in "$ali/num_pdfs" "$ce/num_pdfs"; do
   [[ -f $f ]] && { num_pdfs=$(< "$f"); break; }
@@ -59,6 +61,7 @@ mkdir -p "$dir/log"
 opts=(--denlat-dir "$denlats" --init-model "$ce/final.mdl" --criterion-config "$criterion_config"
       --optim-config "$optim_config" --config "$train_config" --device "$device")
 [[ -n $trans_model ]] && opts+=(--trans-model "$trans_model")
+[[ -n $den_graph ]] && opts+=(--den-graph "$den_graph")
 [[ $resume == true ]] && opts+=(--resume)
 for item in $overrides; do opts+=(--set "$item"); done
 for item in $criterion_overrides; do opts+=(--criterion-set "$item"); done

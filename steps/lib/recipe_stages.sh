@@ -190,7 +190,7 @@ stage_seq_train() {
         steps/train_seq.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" \
           --criterion-config "$(recipe_conf "criterion_$crit.yaml")" --criterion-overrides "$silence" \
           --optim-config "$(recipe_conf "optim_$opt.yaml")" --train-config "$train_conf" \
-          --overrides "$seq_overrides" \
+          --overrides "$seq_overrides" --den-graph "$exp/tri2/graph_bg" \
           "$data/train" "$(num_ali_dir "$m")" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
       done
     done

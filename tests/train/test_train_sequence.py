@@ -20,7 +20,8 @@ from nghf.bin.train import main as train_main
 from nghf.criteria.factory import load_sequence_criterion
 from nghf.decode.graph import write_tid2pdf
 from nghf.gmm.align import write_alignments
-from nghf.lattice.numerator import read_frame_alignments
+from nghf.lattice.generate import DenlatConfig
+from nghf.lattice.numerator import TransitionMaps, read_frame_alignments
 from nghf.lattice.store import LatticeStore
 from nghf.lattice.types import SequenceLattices
 from nghf.models.factory import ModelConfig, build_model
@@ -30,8 +31,9 @@ from nghf.models.tdnn import TdnnConfig
 from nghf.optim.config import load_optim_config
 from nghf.optim.first_order import FirstOrderConfig
 from nghf.train.features import DataError, read_features
+from nghf.train.relattice import RegenerateConfig
 from nghf.train.sequence import SequenceExamples, SequenceUpdates, UpdatePlan, check_examples
-from nghf.train.sequence_run import TrainSeqConfig, train_sequence
+from nghf.train.sequence_run import SequenceTrainer, TrainSeqConfig, train_sequence
 from nghf.train.trainer import evaluate
 
 NUM_PDFS = 4
@@ -218,6 +220,41 @@ def test_second_order_steps_are_judged_on_validation_utterances(setup, tmp_path)
     assert updates and all("validation_before" in r and "validation_after" in r for r in updates)
     for r in updates:  # an accepted step lowers the validation loss; a rejected one changes nothing
         assert (r["validation_after"] < r["validation_before"]) == bool(r["accepted"])
+
+
+def test_lattices_regenerated_on_the_fly_and_resumed_exactly(setup, tmp_path):
+    """regenerate.every=2: denominator lattices come from the model of every second update (the
+    overlay holds the regenerated ones, saved in checkpoints), and an interrupted run resumes
+    bit-identically (epoch 2 starts inside a window made before the interruption)."""
+    root = setup["root"]
+    tid2pdf = np.arange(-1, NUM_PDFS)
+    maps = TransitionMaps(tid2pdf, np.concatenate([[0], np.arange(1, NUM_PDFS + 1)]))
+    opt = FirstOrderConfig(kind="sgd", lr=0.5, momentum=0.5)
+
+    def run(out: Path, epochs: int, resume: bool = False) -> SequenceTrainer:
+        config = TrainSeqConfig(
+            epochs=epochs, data=TrainSeqConfig().data.__class__(heldout_fraction=0.15, batch_frames=200),
+            first_order=UpdatePlan(utts_per_update=4),
+            regenerate=RegenerateConfig(every=2, lattice=DenlatConfig(beam=15.0, lattice_beam=6.0,
+                                                                      acoustic_scale=0.3, min_posterior=1e-4)))
+        train_sequence(config, setup["data"], setup["ali"], setup["den"], root / "ce" / "final.mdl", out,
+                       setup["crit"], opt, resume=resume, trans_model=maps, den_graph=root / "graph")
+        return torch.load(out / "checkpoint.last.pt", weights_only=False)
+
+    full = run(tmp_path / "full", 2)
+    fresh = full["relattice"]["fresh"]
+    stored = LatticeStore(setup["den"])
+    assert len(fresh) >= 8 and all(u in stored for u in fresh)
+    assert any(fresh[u].num_arcs != stored[u].num_arcs or not torch.equal(fresh[u].graph_cost, stored[u].graph_cost)
+               for u in fresh)  # made by a trained model, not copies of the stored lattices
+    run(tmp_path / "part", 1)
+    run(tmp_path / "part", 2, resume=True)
+    a = load_model(tmp_path / "full" / "final.mdl").model.state_dict()
+    b = load_model(tmp_path / "part" / "final.mdl").model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="--den-graph"):
+        train_sequence(TrainSeqConfig(regenerate=RegenerateConfig(every=1)), setup["data"], setup["ali"],
+                       setup["den"], root / "ce" / "final.mdl", tmp_path / "nograph", setup["crit"], opt)
 
 
 def test_resume_is_bit_identical_through_the_command(setup, tmp_path):

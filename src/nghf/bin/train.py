@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     seq.add_argument("--criterion-set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a criterion config key (repeatable)")
     seq.add_argument("--trans-model", help="transition model for <ali>/ali.*.gz (default <ali>/final.mdl)")
+    seq.add_argument("--den-graph", help="weak-LM graph dir of the denominator lattices (exp/tri2/graph_bg): "
+                     "needed to regenerate them during training (regenerate.every > 0)")
     parser.add_argument("data_dir", help="data directory with feats.scp (and cmvn.scp, utt2spk)")
     parser.add_argument("ali", help="alignment dir (ali_pdf.scp / ali_pdf.*.ark|txt) or file")
     parser.add_argument("num_pdfs", type=int, help="number of pdfs (leaves of the tree)")
@@ -95,7 +97,7 @@ def _run_sequence(args: argparse.Namespace, env: DistEnv) -> int:
         train_sequence(config, args.data_dir, args.ali, args.denlat_dir, args.init_model, args.exp_dir,
                        args.criterion_config, optim_config, device=str(ctx.device), resume=args.resume,
                        criterion_overrides=args.criterion_set, trans_model=args.trans_model,
-                       num_pdfs=args.num_pdfs, reducer=ctx.reducer)
+                       num_pdfs=args.num_pdfs, reducer=ctx.reducer, den_graph=args.den_graph)
     return 0
 
 

@@ -26,7 +26,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from nghf.criteria.factory import load_sequence_criterion
 from nghf.dist.checksum import broadcast_module_, check_same_value, text_hash
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.dist.shard import ShardedUpdates
-from nghf.lattice.numerator import check_pdf_range, read_frame_alignments
+from nghf.lattice.numerator import TransitionMaps, check_pdf_range, read_frame_alignments
 from nghf.lattice.store import LatticeStore
 from nghf.models.factory import num_parameters
 from nghf.models.io import load_model, save_model
@@ -45,6 +45,7 @@ from nghf.optim.first_order import FirstOrderConfig
 from nghf.train.checkpoint import LAST
 from nghf.train.data import DataConfig, split_heldout
 from nghf.train.features import read_features
+from nghf.train.relattice import LatticeRefresher, OverlayLattices, RegenerateConfig
 from nghf.train.run import build_updater, seed_everything
 from nghf.train.schedule import LrSchedule, ScheduleConfig
 from nghf.train.sequence import (
@@ -82,6 +83,9 @@ class TrainSeqConfig:
     schedule: ScheduleConfig = dataclasses.field(default_factory=lambda: ScheduleConfig(kind="constant"))
     checkpoint_every: int = 0
     tensorboard: bool = False
+    regenerate: RegenerateConfig = dataclasses.field(default_factory=RegenerateConfig)
+    """On-the-fly denominator lattices (``regenerate.every`` > 0 needs the weak-LM graph,
+    ``--den-graph``); see :mod:`nghf.train.relattice`."""
     max_bad_updates: int = 10
     """Updates lost to NaN/Inf (skipped or rejected) tolerated before the run stops (< 0: never)."""
     select_best: bool = True
@@ -153,6 +157,10 @@ class SequenceTrainer(Trainer):
         self.heldout_every = heldout_every
         self.freeze_norm = freeze_norm
         self.best: dict[str, Any] | None = None
+        self.refresher: LatticeRefresher | None = None
+        """Regenerates denominator lattices every ``regenerate.every`` updates (or ``None``)."""
+        self.window_utts: Callable[[int, int, int], list[str]] | None = None
+        """``(epoch, index, n)`` -> the utterances of updates ``index .. index+n-1`` of ``epoch``."""
         """Lowest held-out loss seen: ``loss``, ``update`` and the model's ``state``."""
 
     def consider(self, heldout_loss: float) -> None:
@@ -167,14 +175,22 @@ class SequenceTrainer(Trainer):
         state = super().state_dict()
         state["train_seconds"] = self.train_seconds
         state["best"] = self.best
+        if self.refresher is not None:
+            state["relattice"] = self.refresher.state_dict()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.best = state.get("best")
+        if self.refresher is not None and "relattice" in state:
+            self.refresher.load_state_dict(state["relattice"])
 
     def run_update(self, index: int) -> float:
+        if self.refresher is not None and self.window_utts is not None and self.refresher.due(self.global_update):
+            start = time.perf_counter()
+            self.refresher.refresh(self.model, self.window_utts(self.epoch, index, self.refresher.config.every))
+            self.train_seconds += time.perf_counter() - start
         if self.freeze_norm:
             freeze_norm_layers(self.model)
         self.capture.take()
@@ -236,9 +252,10 @@ def train_sequence(
     device: str = "cpu",
     resume: bool = False,
     criterion_overrides: Sequence[str] = (),
-    trans_model: str | Path | None = None,
+    trans_model: str | Path | TransitionMaps | None = None,
     num_pdfs: int | None = None,
     reducer: Reducer | None = None,
+    den_graph: str | Path | None = None,
 ) -> list[EpochRecord]:
     """Sequence-train ``init_model`` and write ``out_dir/final.mdl`` (see the module docstring).
 
@@ -264,7 +281,7 @@ def train_sequence(
     feats = read_features(data_dir, norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
     if dtype == torch.float64:
         feats = {u: f.astype(np.float64) for u, f in feats.items()}
-    alis = read_frame_alignments(ali_dir, trans_model)
+    alis = read_frame_alignments(ali_dir, None if isinstance(trans_model, TransitionMaps) else trans_model)
     check_pdf_range(alis, model.num_pdfs, str(ali_dir))
     store = LatticeStore(denlat_dir)
     fitted, bad = check_examples(feats, alis, store, model.subsampling, config.data.ali_tolerance,
@@ -280,7 +297,12 @@ def train_sequence(
     if plan.validation_utts:
         train_utts, validation_utts = split_heldout(train_utts, DataConfig(
             heldout_fraction=0.5, max_heldout_utts=plan.validation_utts, seed=config.data.seed + 1))
-    examples = SequenceExamples(feats, fitted, store, model.subsampling)
+    denlats: LatticeStore | OverlayLattices = store
+    if config.regenerate.every:
+        if den_graph is None:
+            raise ValueError("regenerate.every > 0 needs the denominator graph (--den-graph, e.g. exp/tri2/graph_bg)")
+        denlats = OverlayLattices(store)
+    examples = SequenceExamples(feats, fitted, denlats, model.subsampling)
     check_same_value(reducer, text_hash(train_utts), "the sequence-training utterance list")
     single = SequenceUpdates(examples, train_utts, plan, config.data.batch_frames, config.data.seed)
     source: UpdateSource = single
@@ -311,6 +333,15 @@ def train_sequence(
         heldout_every=plan.heldout_every, freeze_norm=config.freeze_norm, max_bad_updates=config.max_bad_updates,
     )
     trainer.validation = examples.batches(validation_utts, config.data.heldout_batch_frames)
+    if isinstance(denlats, OverlayLattices):
+        assert den_graph is not None
+        trainer.refresher = LatticeRefresher(
+            config.regenerate, den_graph, trans_model or Path(ali_dir) / "final.mdl", denlats, feats,
+            loaded.log_priors, loaded.prior_scale, model.num_pdfs, device)
+        trainer.window_utts = lambda epoch, index, n: [
+            u for group in single.epoch_groups(epoch)[index:index + n] for u in group]
+        log.info("denominator lattices regenerated with the current model every %d updates (graph %s)",
+                 config.regenerate.every, den_graph)
     if resume and (out_dir / LAST).is_file():
         trainer.resume()
         update_log.truncate(trainer.global_update)
