@@ -92,16 +92,5 @@ stage_data() {
 
 run_stage 0 corpus stage_corpus
 run_stage 1 data stage_data
-run_stage 2 features stage_features
-run_stage 3 lang stage_lang
-run_stage 4 mono stage_mono
-run_stage 5 tri1 stage_tri1
-run_stage 6 tri2 stage_tri2
-run_stage 7 gmm_decode stage_gmm_decode
-run_stage 8 ce_train stage_ce_train
-run_stage 9 ce_decode stage_ce_decode
-run_stage 10 denlats stage_denlats
-run_stage 11 seq_train stage_seq_train
-run_stage 12 seq_decode stage_seq_decode
-run_stage 20 results stage_results
+run_common_stages  # stages 2-20, shared with egs/*/s5 (steps/lib/recipe_stages.sh)
 print_stage_times
