@@ -8,8 +8,9 @@ case ${NGHF_BACKEND:-local} in
   local)
     export train_cmd="utils/run_local.sh"
     export decode_cmd="utils/run_local.sh"
-    # one training job at a time, with every core of the machine (torch intra-op threads)
-    export cuda_cmd="utils/run_local.sh --max-jobs-run 1 --num-threads ${NGHF_TRAIN_THREADS:-$(nproc)}"
+    # one training job at a time, with every core of the machine (torch intra-op threads);
+    # nproc would report path.sh's OMP_NUM_THREADS=1, so it is asked without it
+    export cuda_cmd="utils/run_local.sh --max-jobs-run 1 --num-threads ${NGHF_TRAIN_THREADS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}"
     ;;
   slurm)
     export train_cmd="utils/run_slurm.sh --mem 4G"
