@@ -58,20 +58,8 @@ Runs the recipe of this directory: local/prepare_data.sh, [local/lexicon.txt], c
 # shellcheck source=utils/parse_options.sh
 . "$(dirname "$0")/utils/parse_options.sh"
 check_nargs 0 "$@"
-cd "$(dirname "$0")"   # the recipe directory (run.sh may be a link to the template); relative paths are relative to it
-
-# shellcheck source=path.sh
-. ./path.sh
-"$NGHF_ROOT/tools/install.sh"
-export NGHF_BACKEND=$backend
-# shellcheck source=cmd.sh
-. ./cmd.sh
-stage_dir=$exp
-# shellcheck source=utils/stages.sh
-. utils/stages.sh
-# shellcheck source=steps/lib/recipe_stages.sh
-. steps/lib/recipe_stages.sh
-results=$exp/results.jsonl
+# shellcheck source=steps/lib/recipe_setup.sh
+. "$(dirname "$0")/steps/lib/recipe_setup.sh"  # cd to the recipe dir, path.sh, cmd.sh, stages
 if [[ $lexicon == auto ]]; then
   lexicon=""
   [[ -f local/lexicon.txt ]] && lexicon=local/lexicon.txt
