@@ -170,6 +170,8 @@ def test_mmi_training_lowers_the_criterion(setup, optim, tmp_path):
     assert {"loss", "heldout_loss", "cg_iterations", "damping", "rho", "accepted", "time"} <= set(updates[0])
     meta = json.loads((out / "meta.json").read_text())
     assert meta["criterion"] == "mmi" and meta["updates_run"] == len(updates)
+    assert meta["train_seconds"] == pytest.approx(sum(r["time"] for r in updates), rel=1e-3, abs=1e-2)
+    assert [r["train_seconds"] for r in updates] == sorted(r["train_seconds"] for r in updates)
     heldout = [r["heldout_loss"] for r in records if r.get("heldout_loss") is not None]
     assert meta["selected_heldout_loss"] == pytest.approx(min(heldout))  # model selection on held-out
     assert meta["optimiser"] == ("sgd" if optim == "sgd" else "nghf-B")

@@ -156,6 +156,7 @@ class SequenceTrainer(Trainer):
         self.update_log = update_log
         self.heldout_every = heldout_every
         self.freeze_norm = freeze_norm
+        self.train_seconds = 0.0
         self.best: dict[str, Any] | None = None
         self.refresher: LatticeRefresher | None = None
         """Regenerates denominator lattices every ``regenerate.every`` updates (or ``None``)."""
@@ -169,7 +170,6 @@ class SequenceTrainer(Trainer):
             return
         state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.best = {"loss": heldout_loss, "update": self.global_update, "state": state}
-        self.train_seconds = 0.0
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
