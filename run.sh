@@ -65,8 +65,9 @@ else
   # GMM decoding (best LM weight ~18); hybrid models' scores are flatter (best weight 3-7): they
   # are searched at acoustic scale 0.2 with a wider lattice beam, or the lattices miss the paths
   # the low weights prefer (CE TDNN dev WER 55.7 % at acwt 0.1 / lattice beam 6, 43.0 % here).
+  # MMI-trained SGD/Adam models want high weights again (best 22 in the default run).
   decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 7 --max-lmwt 21"
-  nn_decode_opts="--acwt 0.2 --beam 11 --lattice-beam 7 --min-lmwt 2 --max-lmwt 16"
+  nn_decode_opts="--acwt 0.2 --beam 11 --lattice-beam 7 --min-lmwt 2 --max-lmwt 26"
 fi
 results=$exp/results.jsonl
 
