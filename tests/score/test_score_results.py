@@ -104,3 +104,13 @@ def test_bad_results_file(tmp_path):
     path.write_text('{"system": "a", "set": "dev"}\n')
     with pytest.raises(ResultsFileError, match=r"results.jsonl:1: record lacks wer, lmwt"):
         read_records(path)
+
+
+def test_quadratic_reduction_per_cg_iteration_from_either_log_form() -> None:
+    from nghf.score.results import quadratic_reduction_per_iteration
+
+    assert quadratic_reduction_per_iteration({"cg_iterations": 8, "cg_q_initial": 0.0, "cg_q_final": -0.8}) \
+        == pytest.approx(0.1)
+    assert quadratic_reduction_per_iteration({"cg_iterations": 2, "quad_reduction": [0.3, 0.1]}) == pytest.approx(0.2)
+    assert quadratic_reduction_per_iteration({"cg_iterations": 8}) is None
+    assert quadratic_reduction_per_iteration({"cg_q_initial": 0.0, "cg_q_final": -1.0}) is None

@@ -131,8 +131,30 @@ def _save(fig: Any, path: Path) -> None:
         fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
 
 
-def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path) -> list[Path]:
-    """Write the PNG plots for ``system -> training log``; return the files written."""
+def quadratic_reduction_per_iteration(rec: Mapping[str, Any]) -> float | None:
+    """Reduction of the CG quadratic model per CG iteration of one update record:
+    ``quad_reduction`` (a list or total) if logged, else ``cg_q_initial - cg_q_final``."""
+    n = rec.get("cg_iterations")
+    if not n:
+        return None
+    q = rec.get("quad_reduction")
+    if q is not None:
+        return (sum(q) if isinstance(q, list) else float(q)) / float(n)
+    q0, q1 = rec.get("cg_q_initial"), rec.get("cg_q_final")
+    if q0 is None or q1 is None:
+        return None
+    return (float(q0) - float(q1)) / float(n)
+
+
+def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path,
+                criteria: Mapping[str, str] | None = None,
+                final_wers: Mapping[str, tuple[float, float]] | None = None) -> list[Path]:
+    """Write the PNG plots for ``system -> training log``; return the files written.
+
+    ``criteria`` (system -> criterion) puts each criterion in its own panel (their scales
+    differ); ``final_wers`` (system -> (updates, dev WER)) adds each system's final dev WER
+    at its number of updates to the dev-WER plot (per-update dev WERs come from the logs'
+    ``dev_wer`` when a trainer records them)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
 
@@ -141,31 +163,54 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path) -> 
 
     plots_dir = Path(plots_dir)
     logs = {name: read_train_log(path) for name, path in sorted(train_logs.items())}
+    criteria = dict(criteria or {})
     written: list[Path] = []
 
-    def curve_plot(keys: Sequence[tuple[str, str]], ylabel: str, filename: str, title: str) -> None:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        drawn = False
-        for name, recs in logs.items():
-            for key, style in keys:
-                xs, ys = _series(recs, key)
-                if xs:
-                    ax.plot(xs, [float(y) for y in ys], style, label=f"{name} ({key})" if len(keys) > 1 else name)
-                    drawn = True
-        if drawn:
+    def finish(fig: Any, axes: Sequence[Any], filename: str, title: str) -> None:
+        for ax in axes:
             ax.set_xscale("log")
-            ax.set_xlabel("parameter updates")
-            ax.set_ylabel(ylabel)
-            ax.set_title(title)
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-            _save(fig, plots_dir / filename)
-            written.append(plots_dir / filename)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+        axes[-1].set_xlabel("parameter updates")
+        axes[0].set_title(title)
+        _save(fig, plots_dir / filename)
+        written.append(plots_dir / filename)
         plt.close(fig)
 
-    curve_plot([("dev_wer", "o-")], "dev WER (%)", "dev_wer_vs_updates.png", "Dev WER against updates")
-    curve_plot([("loss", "-"), ("heldout_loss", "--")], "training criterion", "criterion_vs_updates.png",
-               "Training criterion against updates")
+    # training criterion: one panel per criterion, held-out loss bold, batch loss faint
+    groups: dict[str, list[str]] = {}
+    for name, recs in logs.items():
+        if any(r.get("loss") is not None or r.get("heldout_loss") is not None for r in recs):
+            groups.setdefault(criteria.get(name, "criterion"), []).append(name)
+    if groups:
+        fig, axes = plt.subplots(len(groups), 1, figsize=(7, 3.2 * len(groups)), squeeze=False)
+        for ax, (crit, names) in zip(axes[:, 0], sorted(groups.items()), strict=True):
+            for k, name in enumerate(names):
+                color = f"C{k % 10}"
+                xs, ys = _series(logs[name], "loss")
+                if xs:
+                    ax.plot(xs, [float(y) for y in ys], "-", color=color, alpha=0.3, linewidth=0.8)
+                xh, yh = _series(logs[name], "heldout_loss")
+                if xh:
+                    ax.plot(xh, [float(y) for y in yh], "o-", color=color, markersize=3, label=f"{name} (held-out)")
+            ax.set_ylabel(f"{crit} loss per frame")
+        finish(fig, list(axes[:, 0]), "criterion_vs_updates.png",
+               "Training criterion against updates (faint: gradient-batch loss)")
+
+    # dev WER against updates
+    wer_logs = {n: r for n, r in logs.items() if any(x.get("dev_wer") is not None for x in r)}
+    if wer_logs or final_wers:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for name, recs in wer_logs.items():
+            xs, ys = _series(recs, "dev_wer")
+            ax.plot(xs, [float(y) for y in ys], "o-", label=name)
+        for k, (name, (updates, wer)) in enumerate(sorted((final_wers or {}).items())):
+            ax.plot([max(float(updates), 1.0)], [float(wer)], "s", color=f"C{k % 10}", label=f"{name} (final)")
+            ax.annotate(name, (max(float(updates), 1.0), float(wer)), fontsize=7, xytext=(4, 2),
+                        textcoords="offset points")
+        ax.set_ylabel("dev WER (%)")
+        finish(fig, [ax], "dev_wer_vs_updates.png", "Dev WER against parameter updates")
 
     second_order = {n: r for n, r in logs.items() if any(x.get("cg_iterations") is not None for x in r)}
     if second_order:
@@ -175,12 +220,10 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path) -> 
             axes[0].plot(xs, [float(v) for v in its], "o-", label=name)
             xq, quad = [], []
             for rec in recs:
-                q, n = rec.get("quad_reduction"), rec.get("cg_iterations")
-                if q is None or not n:
-                    continue
-                total = sum(q) if isinstance(q, list) else float(q)
-                xq.append(max(float(rec["update"]), 1.0))
-                quad.append(total / float(n))
+                value = quadratic_reduction_per_iteration(rec)
+                if value is not None:
+                    xq.append(max(float(rec["update"]), 1.0))
+                    quad.append(value)
             axes[1].plot(xq, quad, "o-", label=name)
             xd, damp = _series(recs, "damping")
             axes[2].plot(xd, [float(v) for v in damp], "o-", label=name)
@@ -188,15 +231,7 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path) -> 
         axes[1].set_ylabel("quadratic reduction\nper CG iteration")
         axes[2].set_ylabel("damping λ")
         axes[2].set_yscale("log")
-        axes[2].set_xlabel("parameter updates")
-        for ax in axes:
-            ax.set_xscale("log")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-        axes[0].set_title("Second-order optimiser statistics per update")
-        _save(fig, plots_dir / "cg_stats_vs_updates.png")
-        written.append(plots_dir / "cg_stats_vs_updates.png")
-        plt.close(fig)
+        finish(fig, list(axes), "cg_stats_vs_updates.png", "Second-order optimiser statistics per update")
     return written
 
 
@@ -208,12 +243,18 @@ def write_results(records: Sequence[Mapping[str, Any]], out: str | Path, plots_d
     text = render_table(records, dev, evl, source, expected)
     plots: list[Path] = []
     if plots_dir is not None:
-        logs = {}
+        logs, criteria, finals = {}, {}, {}
         for name, sets in latest_by_system(records).items():
             path = next((r.get("train_log") for r in sets.values() if r.get("train_log")), None)
             if path:
                 logs[name] = path
-        plots = write_plots(logs, plots_dir)
+            any_rec = next(iter(sets.values()))
+            if any_rec.get("criterion"):
+                criteria[name] = str(any_rec["criterion"])
+            d = sets.get(dev)
+            if d is not None and d.get("wer") is not None and any_rec.get("updates") is not None:
+                finals[name] = (float(any_rec["updates"]), float(d["wer"]))
+        plots = write_plots(logs, plots_dir, criteria, finals)
         if plots:
             text += "\n## Training curves\n\n"
             for p in plots:
