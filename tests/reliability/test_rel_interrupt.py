@@ -18,7 +18,6 @@ from __future__ import annotations
 import shutil
 import zipfile
 
-import numpy as np
 import pytest
 import torch
 from rel_helpers import (
@@ -31,11 +30,10 @@ from rel_helpers import (
     write_data_dir,
 )
 
-from nghf._kaldi import kaldifst
 from nghf.bin.compute_fbank import main as fbank_main
 from nghf.bin.make_denlats import main as denlats_main
 from nghf.bin.train import main as train_main
-from nghf.decode.graph import write_tid2pdf
+from nghf.decode.synthetic import write_pdf_loop_graph
 from nghf.gmm.align import write_alignments
 from nghf.models.factory import ModelConfig, build_model
 from nghf.models.io import FeatureInfo, load_model, save_model
@@ -132,20 +130,7 @@ def seq(corpus):
     save_model(root / "ce" / "final.mdl", build_model(config, 4, NUM_PDFS), config, FeatureInfo(dim=4),
                log_priors_from_counts(pdf_counts(corpus["alis"].values(), NUM_PDFS)))
     graph = root / "graph"
-    fst = kaldifst.StdVectorFst()  # a free loop over the pdfs (transition-id p+1 emits pdf p)
-    loop = fst.add_state()
-    fst.start = loop
-    fst.set_final(loop, 0.0)
-    for p in range(NUM_PDFS):
-        s = fst.add_state()
-        fst.add_arc(loop, kaldifst.StdArc(p + 1, p + 1, 1.0, s))
-        fst.add_arc(s, kaldifst.StdArc(p + 1, 0, 0.3, s))
-        fst.add_arc(s, kaldifst.StdArc(0, 0, 0.2, loop))
-    graph.mkdir()
-    fst.write(str(graph / "HCLG.fst"))
-    (graph / "words.txt").write_text("<eps> 0\n" + "".join(f"w{p} {p + 1}\n" for p in range(NUM_PDFS)))
-    write_tid2pdf(graph / "tid2pdf", np.arange(-1, NUM_PDFS))
-    (graph / "tid2phone").write_text("".join(f"{p + 1} {p + 1}\n" for p in range(NUM_PDFS)))
+    write_pdf_loop_graph(graph, NUM_PDFS)  # a free loop over the pdfs (transition-id p+1 emits pdf p)
     den = root / "denlats"
     assert denlats_main(_denlat_args(corpus, den, job=1)) == 0
     crit = root / "mmi.yaml"

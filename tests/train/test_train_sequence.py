@@ -14,11 +14,10 @@ import pytest
 import torch
 from nghf_synth_data import synth_corpus, write_data_dir
 
-from nghf._kaldi import kaldifst
 from nghf.bin.make_denlats import main as make_denlats_main
 from nghf.bin.train import main as train_main
 from nghf.criteria.factory import load_sequence_criterion
-from nghf.decode.graph import write_tid2pdf
+from nghf.decode.synthetic import write_pdf_loop_graph
 from nghf.gmm.align import write_alignments
 from nghf.lattice.generate import DenlatConfig
 from nghf.lattice.numerator import TransitionMaps, read_frame_alignments
@@ -40,24 +39,6 @@ NUM_PDFS = 4
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _pdf_loop_graph(gdir: Path) -> None:
-    """A free loop over the pdfs: transition-id p+1 emits pdf p (with a self-loop), word p+1."""
-    fst = kaldifst.StdVectorFst()
-    loop = fst.add_state()
-    fst.start = loop
-    fst.set_final(loop, 0.0)
-    for p in range(NUM_PDFS):
-        s = fst.add_state()
-        fst.add_arc(loop, kaldifst.StdArc(p + 1, p + 1, 1.0, s))
-        fst.add_arc(s, kaldifst.StdArc(p + 1, 0, 0.3, s))
-        fst.add_arc(s, kaldifst.StdArc(0, 0, 0.2, loop))
-    gdir.mkdir(parents=True)
-    fst.write(str(gdir / "HCLG.fst"))
-    (gdir / "words.txt").write_text("<eps> 0\n" + "".join(f"w{p} {p + 1}\n" for p in range(NUM_PDFS)))
-    write_tid2pdf(gdir / "tid2pdf", np.arange(-1, NUM_PDFS))
-    (gdir / "tid2phone").write_text("".join(f"{p + 1} {p + 1}\n" for p in range(NUM_PDFS)))
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("seq")
@@ -71,7 +52,7 @@ def setup(tmp_path_factory):
     model = build_model(config, 6, NUM_PDFS)
     priors = log_priors_from_counts(pdf_counts(alis.values(), NUM_PDFS))
     save_model(root / "ce" / "final.mdl", model, config, FeatureInfo(dim=6), priors)
-    _pdf_loop_graph(root / "graph")
+    write_pdf_loop_graph(root / "graph", NUM_PDFS)
     den = root / "denlats"
     for job in (1, 2):
         rc = make_denlats_main([str(root / "graph"), str(data), str(root / "ce" / "final.mdl"), str(den),

@@ -3,17 +3,19 @@
 :func:`word_loop_graph` builds a one-state word loop: each word is a chain of random
 transition-ids with self-loops (cost 0.69), entered with a unigram cost; every pdf is used.
 :func:`word_loop_logliks` makes log-likelihoods (Gaussian noise) that favour the pdfs of a
-random word sequence by 8 nats.
+random word sequence by 8 nats. :func:`write_pdf_loop_graph` writes a graph dir whose HCLG is a
+free loop over the pdfs (for tests that make lattices without a lexicon or GMM).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from nghf._kaldi import kaldifst
-from nghf.decode.graph import DecodingGraph
+from nghf.decode.graph import DecodingGraph, write_tid2pdf
 
 
 def word_loop_graph(num_words: int, num_tids: int, num_pdfs: int, rng: np.random.Generator,
@@ -51,3 +53,24 @@ def word_loop_logliks(graph: DecodingGraph, word_tids: Sequence[np.ndarray], fra
     ll = rng.normal(-12.0, noise, size=(frames, graph.num_pdfs_min)).astype(np.float32)
     ll[np.arange(frames), pdfs[:frames]] += 8.0
     return ll
+
+
+def write_pdf_loop_graph(graph_dir: str | Path, num_pdfs: int) -> None:
+    """A graph dir (``HCLG.fst``, ``words.txt``, ``tid2pdf``, ``tid2phone``) of a free loop over
+    the pdfs: transition-id ``p+1`` emits pdf ``p`` (entry cost 1.0, self-loop 0.3, exit 0.2)
+    with word ``p+1`` and phone ``p+1``."""
+    graph_dir = Path(graph_dir)
+    fst = kaldifst.StdVectorFst()
+    loop = fst.add_state()
+    fst.start = loop
+    fst.set_final(loop, 0.0)
+    for p in range(num_pdfs):
+        s = fst.add_state()
+        fst.add_arc(loop, kaldifst.StdArc(p + 1, p + 1, 1.0, s))
+        fst.add_arc(s, kaldifst.StdArc(p + 1, 0, 0.3, s))
+        fst.add_arc(s, kaldifst.StdArc(0, 0, 0.2, loop))
+    graph_dir.mkdir(parents=True)
+    fst.write(str(graph_dir / "HCLG.fst"))
+    (graph_dir / "words.txt").write_text("<eps> 0\n" + "".join(f"w{p} {p + 1}\n" for p in range(num_pdfs)))
+    write_tid2pdf(graph_dir / "tid2pdf", np.arange(-1, num_pdfs))
+    (graph_dir / "tid2phone").write_text("".join(f"{p + 1} {p + 1}\n" for p in range(num_pdfs)))
