@@ -164,12 +164,13 @@ class SequenceTrainer(Trainer):
         """``(epoch, index, n)`` -> the utterances of updates ``index .. index+n-1`` of ``epoch``."""
         """Lowest held-out loss seen: ``loss``, ``update`` and the model's ``state``."""
 
-    def consider(self, heldout_loss: float) -> None:
-        """Keep the current model if its held-out loss is the lowest so far."""
+    def consider(self, heldout_loss: float, update: int) -> None:
+        """Keep the current model (the one after ``update`` updates) if its held-out loss is
+        the lowest so far."""
         if not math.isfinite(heldout_loss) or (self.best is not None and heldout_loss >= self.best["loss"]):
             return
         state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        self.best = {"loss": heldout_loss, "update": self.global_update, "state": state}
+        self.best = {"loss": heldout_loss, "update": update, "state": state}
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
@@ -208,9 +209,7 @@ class SequenceTrainer(Trainer):
         if self.heldout_every and (self.global_update + 1) % self.heldout_every == 0:
             record["heldout_loss"], record["heldout_frame_acc"] = evaluate(
                 self.model, self.criterion, self.heldout, self.device, self.reducer)
-            self.global_update += 1  # the model after this update (the base class counts it next)
-            self.consider(record["heldout_loss"])
-            self.global_update -= 1
+            self.consider(record["heldout_loss"], record["update"])
         if self.reducer.rank == 0:
             self.update_log.append(record)
         return loss
@@ -218,7 +217,7 @@ class SequenceTrainer(Trainer):
     def _end_epoch(self, num_updates: int) -> None:
         super()._end_epoch(num_updates)
         rec = self.history[-1]
-        self.consider(rec.heldout_loss)
+        self.consider(rec.heldout_loss, self.global_update)
         if self.reducer.rank == 0:
             self.update_log.append({"epoch_end": rec.epoch + 1, "update": self.global_update,
                                     "train_loss": rec.train_loss, "heldout_loss": rec.heldout_loss,
@@ -353,7 +352,7 @@ def train_sequence(
         initial_loss, initial_acc = evaluate(model, criterion, heldout, device, reducer)
         update_log.append({"update": 0, "epoch": 0, "heldout_loss": initial_loss, "heldout_frame_acc": initial_acc})
         log.info("initial held-out %s loss per frame %.5f", criterion.name, initial_loss)
-        trainer.consider(initial_loss)
+        trainer.consider(initial_loss, 0)
     history = trainer.train()
     selected = trainer.global_update
     if config.select_best and trainer.best is not None and trainer.best["update"] != trainer.global_update:
