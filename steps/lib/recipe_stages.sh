@@ -129,11 +129,17 @@ stage_gmm_decode() {
     --updates "$tri_iters" "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
 }
 
+# ce_train_conf MODEL: conf/train_ce_MODEL.yaml where the recipe has one (recurrent models want
+# other rates and schedules than the TDNN), else conf/train_ce.yaml.
+ce_train_conf() {
+  recipe_conf "train_ce_$1.yaml" 2>/dev/null || recipe_conf train_ce.yaml
+}
+
 stage_ce_train() {
   local m
   for m in $models; do
     steps/train_ce.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" --overrides "$ce_overrides" \
-      --train-config "$(recipe_conf train_ce.yaml)" --model-config "$(recipe_conf "model_$m.yaml")" \
+      --train-config "$(ce_train_conf "$m")" --model-config "$(recipe_conf "model_$m.yaml")" \
       "$data/train" "$exp/tri2_ali" "$exp/tri2_ali/num_pdfs" "$exp/${m}_ce"
   done
 }

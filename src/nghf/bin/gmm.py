@@ -175,15 +175,15 @@ def cmd_loglikes(a: argparse.Namespace) -> None:
     import kaldi_io
 
     from nghf.gmm.feats import load_features, split_utterances
-    from nghf.gmm.model import load_model
+    from nghf.gmm.model import StackedGaussians, load_model
     from nghf.utils.atomic import atomic_path
 
     cfg = _config(a)
-    model = load_model(a.model)
+    scorer = StackedGaussians.of(load_model(a.model).gmms)
     utts = split_utterances(a.data, a.nj, a.job)
     with atomic_path(a.ark_out) as tmp, open(tmp, "wb") as f:
         for utt, x in load_features(a.data, cfg.feats, utts):
-            kaldi_io.write_mat(f, model.pdf_loglikes(x), key=utt)
+            kaldi_io.write_mat(f, scorer.pdf_loglikes(x), key=utt)
 
 
 def build_parser() -> argparse.ArgumentParser:

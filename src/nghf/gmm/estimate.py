@@ -103,14 +103,36 @@ def sum_stats(paths: Iterable[str | Path]) -> GmmStats:
 def accumulate(model: GmmHmm, stats: GmmStats, feats: np.ndarray, tids: np.ndarray,
                tid2pdf: np.ndarray) -> float:
     """Add one aligned utterance's statistics; returns its log-likelihood."""
-    if len(tids) != feats.shape[0]:
-        raise ValueError(f"alignment has {len(tids)} frames, features {feats.shape[0]}")
-    x = np.asarray(feats, dtype=np.float64)
+    return accumulate_many(model, stats, [("utterance", feats, tids)], tid2pdf)
+
+
+def accumulate_many(model: GmmHmm, stats: GmmStats, items: Iterable[tuple[str, np.ndarray, np.ndarray]],
+                    tid2pdf: np.ndarray) -> float:
+    """Add the statistics of aligned utterances ``(utt, feats [T, D], transition-ids [T])``.
+
+    The frames of all utterances are pooled and grouped by pdf, so each pdf's Gaussian
+    posteriors and moments are a few large products (one pass over the pdfs per job rather
+    than per utterance). Returns the total log-likelihood.
+    """
+    feats_list: list[np.ndarray] = []
+    tids_list: list[np.ndarray] = []
+    for utt, feats, tids in items:
+        if len(tids) != feats.shape[0]:
+            raise ValueError(f"utterance {utt}: alignment has {len(tids)} frames, features {feats.shape[0]}")
+        feats_list.append(np.asarray(feats, dtype=np.float64))
+        tids_list.append(np.asarray(tids, dtype=np.int64))
+    if not tids_list:
+        return 0.0
+    x = np.concatenate(feats_list)
+    tids = np.concatenate(tids_list)
+    del feats_list
     pdfs = tid2pdf[tids]
+    order = np.argsort(pdfs, kind="stable")
+    present, first, counts = np.unique(pdfs[order], return_index=True, return_counts=True)
     off = stats.offsets
     like = 0.0
-    for p in np.unique(pdfs):
-        xp = x[pdfs == p]
+    for p, f0, n in zip(present.tolist(), first.tolist(), counts.tolist(), strict=True):
+        xp = x[order[f0 : f0 + n]]
         c = model.gmms[p].component_loglikes(xp)
         m = c.max(1, keepdims=True)
         e = np.exp(c - m)

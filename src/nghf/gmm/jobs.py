@@ -22,7 +22,7 @@ from nghf.gmm.align import (
     read_alignments,
     write_alignments,
 )
-from nghf.gmm.estimate import GmmStats, UpdateConfig, accumulate, mix_up, sum_stats, update
+from nghf.gmm.estimate import GmmStats, UpdateConfig, accumulate_many, mix_up, sum_stats, update
 from nghf.gmm.feats import FeatureConfig, load_features, read_text, split_utterances
 from nghf.gmm.lang import Lang
 from nghf.gmm.model import GmmHmm, load_model, save_model
@@ -73,7 +73,6 @@ def acc_job(model: GmmHmm, lang: Lang, data: Path, feat_cfg: FeatureConfig, utts
     """Statistics of one job. mode: 'equal' (flat start), 'align' (Viterbi) or 'read'."""
     tid2pdf = model.tid2pdf()
     stats = GmmStats.zeros(model)
-    feats = dict(load_features(data, feat_cfg, utts)) if mode == "read" else None
     if mode == "read":
         if not ali_in:
             raise ValueError("mode 'read' needs alignment files")
@@ -85,11 +84,9 @@ def acc_job(model: GmmHmm, lang: Lang, data: Path, feat_cfg: FeatureConfig, utts
                         " ".join(missing[:20]))
     else:
         result = align_job(model, lang, data, feat_cfg, utts, cfg, equal=(mode == "equal"))
-    for utt, tids in result.alignments.items():
-        x = feats[utt] if feats is not None else None
-        if x is None:
-            x = next(load_features(data, feat_cfg, [utt]))[1]
-        accumulate(model, stats, x, tids, tid2pdf)
+    aligned = [u for u in utts if u in result.alignments]
+    accumulate_many(model, stats, ((utt, x, result.alignments[utt])
+                                   for utt, x in load_features(data, feat_cfg, aligned)), tid2pdf)
     return stats, result
 
 

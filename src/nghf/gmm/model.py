@@ -60,6 +60,45 @@ class DiagGaussians:
         return (m + np.log(np.exp(c - m).sum(1, keepdims=True)))[:, 0]
 
 
+@dataclasses.dataclass(frozen=True)
+class StackedGaussians:
+    """Every pdf's Gaussians in one matrix, so that all component log-likelihoods of a block
+    of frames are two matrix products and the per-pdf log-sum-exp is a segmented reduction
+    (one pass over the model per utterance instead of one small product per pdf)."""
+
+    const: np.ndarray  # [sum G] log w - 0.5 (D log 2pi + sum log var + sum mu^2 / var)
+    linear: np.ndarray  # [sum G, D] mu / var
+    quadratic: np.ndarray  # [sum G, D] -0.5 / var
+    starts: np.ndarray  # [P] index of each pdf's first Gaussian
+    num_gauss: np.ndarray  # [P]
+
+    @classmethod
+    def of(cls, gmms: list[DiagGaussians]) -> StackedGaussians:
+        means = np.concatenate([g.means for g in gmms])
+        variances = np.concatenate([g.variances for g in gmms])
+        weights = np.concatenate([g.weights for g in gmms])
+        inv = 1.0 / variances
+        const = np.log(weights) - 0.5 * (
+            means.shape[1] * LOG_2PI + np.log(variances).sum(1) + (means**2 * inv).sum(1)
+        )
+        num_gauss = np.array([g.num_gauss for g in gmms], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(num_gauss)[:-1]]).astype(np.int64)
+        return cls(const, means * inv, -0.5 * inv, starts, num_gauss)
+
+    def pdf_loglikes(self, feats: np.ndarray, block: int = 512) -> np.ndarray:
+        """[T, P] float32 log-likelihoods, computed ``block`` frames at a time (bounded memory)."""
+        x = np.asarray(feats, dtype=np.float64)
+        out = np.empty((x.shape[0], len(self.starts)), dtype=np.float32)
+        for t0 in range(0, x.shape[0], block):
+            xb = x[t0 : t0 + block]
+            comp = self.const[None, :] + xb @ self.linear.T + (xb * xb) @ self.quadratic.T
+            peak = np.maximum.reduceat(comp, self.starts, axis=1)
+            comp -= np.repeat(peak, self.num_gauss, axis=1)
+            np.exp(comp, out=comp)
+            out[t0 : t0 + block] = peak + np.log(np.add.reduceat(comp, self.starts, axis=1))
+        return out
+
+
 @dataclasses.dataclass
 class GmmHmm:
     """Topology text, tree, transition model and one GMM per pdf-id."""
@@ -93,12 +132,11 @@ class GmmHmm:
         return arr
 
     def pdf_loglikes(self, feats: np.ndarray) -> np.ndarray:
-        """GMM log-likelihood of every frame under every pdf: [T, num_pdfs] float32."""
-        x = np.asarray(feats, dtype=np.float64)
-        out = np.empty((x.shape[0], self.num_pdfs), dtype=np.float32)
-        for p, g in enumerate(self.gmms):
-            out[:, p] = g.loglikes(x)
-        return out
+        """GMM log-likelihood of every frame under every pdf: [T, num_pdfs] float32.
+
+        For many utterances build ``StackedGaussians.of(model.gmms)`` once and call its
+        ``pdf_loglikes`` (this rebuilds it on every call)."""
+        return StackedGaussians.of(self.gmms).pdf_loglikes(feats)
 
     def to_kaldi_am(self) -> kaldi_hmm_gmm.AmDiagGmm:
         """The binding's ``AmDiagGmm`` with the same parameters (for Kaldi's aligner)."""
