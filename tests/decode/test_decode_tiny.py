@@ -10,7 +10,7 @@ from decode_tiny_graph import NUM_PDFS, TID2PDF, WORDS, build_fst, logliks_for
 
 from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig, expand_to_tids
 from nghf.decode.graph import DecodingGraph, GraphError, load_graph, read_tid2pdf, read_words
-from nghf.decode.lattice_arrays import RawLattice, load_lattices, save_lattices
+from nghf.decode.lattice_arrays import LatticeError, RawLattice, load_lattices, save_lattices
 
 
 @pytest.mark.parametrize("lattices", [True, False])
@@ -162,6 +162,38 @@ def test_random_lattices_best_path_matches_enumeration():
             bw, bc = _enumerate_best(lat, w)
             assert cost == pytest.approx(bc, rel=1e-6)
             assert words == bw
+
+
+def test_lm_weight_sweep_matches_enumeration_with_unsorted_states():
+    # States numbered against the arc direction, arcs skipping layers and epsilon arcs: the
+    # layer-wise sweep over several weights must equal per-weight brute force.
+    rng = np.random.default_rng(1)
+    weights = [0.3, 1.0, 2.5, 7.0]
+    for _ in range(20):
+        n = 8
+        perm = rng.permutation(n)
+        pairs = [(s, d) for s, d in itertools.combinations(range(n), 2) if rng.random() < 0.4] + [(0, n - 1)]
+        src = perm[[p[0] for p in pairs]].astype(np.int32)
+        dst = perm[[p[1] for p in pairs]].astype(np.int32)
+        lat = RawLattice(n, int(perm[0]), src, dst, np.ones(len(pairs), np.int32),
+                         rng.integers(0, 3, len(pairs)).astype(np.int32),
+                         rng.random(len(pairs)).astype(np.float32), rng.random(len(pairs)).astype(np.float32) * 3,
+                         perm[[n - 1, n - 2]].astype(np.int32), np.array([0.1, 0.7], np.float32),
+                         np.array([0.0, 0.2], np.float32))
+        swept = lat.best_paths(weights)
+        for w, (words, cost) in zip(weights, swept, strict=True):
+            bw, bc = _enumerate_best(lat, w)
+            assert cost == pytest.approx(bc, rel=1e-6)
+            assert words == bw
+            assert (words, cost) == lat.best_path(w)
+
+
+def test_cyclic_lattice_is_an_error():
+    lat = RawLattice(2, 0, np.array([0, 1], np.int32), np.array([1, 0], np.int32), np.ones(2, np.int32),
+                     np.zeros(2, np.int32), np.zeros(2, np.float32), np.zeros(2, np.float32),
+                     np.array([1], np.int32), np.zeros(1, np.float32), np.zeros(1, np.float32))
+    with pytest.raises(LatticeError, match="cycle"):
+        lat.best_paths([1.0, 2.0])
 
 
 @pytest.mark.parametrize("lattices", [True, False])

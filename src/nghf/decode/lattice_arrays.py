@@ -12,7 +12,7 @@ utterances are saved together in one ``.npz`` (concatenated arrays plus offsets)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,58 +50,85 @@ class RawLattice:
 
     def topological_order(self) -> list[int]:
         """States in an order where every arc goes forward (Kahn); cyclic lattices are errors."""
+        return self._kahn()[0]
+
+    def topological_levels(self) -> np.ndarray:
+        """Layer of every state (longest arc count from a state without incoming arcs): every
+        arc goes from a lower to a higher layer, so one layer's arcs can be relaxed together."""
+        return np.asarray(self._kahn()[1], dtype=np.int64)
+
+    def _kahn(self) -> tuple[list[int], list[int]]:
         indeg = np.bincount(self.dst, minlength=self.num_states).tolist()
         out_arcs = _arcs_by_source(self)
         order = [s for s in range(self.num_states) if indeg[s] == 0]
+        level = [0] * self.num_states
         head = 0
         dst = self.dst.tolist()
         while head < len(order):
             s = order[head]
             head += 1
+            nxt = level[s] + 1
             for a in out_arcs[s]:
                 d = dst[a]
+                if nxt > level[d]:
+                    level[d] = nxt
                 indeg[d] -= 1
                 if indeg[d] == 0:
                     order.append(d)
         if len(order) != self.num_states:
             raise LatticeError("lattice has a cycle; cannot take a best path")
-        return order
+        return order, level
 
     def best_path(self, lm_weight: float) -> tuple[list[int], float]:
         """Word ids of the best path at ``lm_weight`` and its cost ``w * graph + ac``."""
+        return self.best_paths([lm_weight])[0]
+
+    def best_paths(self, lm_weights: Sequence[float]) -> list[tuple[list[int], float]]:
+        """:meth:`best_path` at every weight of ``lm_weights`` in one pass over the lattice.
+
+        The Viterbi recursion runs over topological layers (all arcs leaving one layer are
+        relaxed with a few array operations) with a column of path costs per LM weight, so an
+        LM-weight sweep costs little more than one weight."""
         if self.num_states == 0 or self.final_state.size == 0:
             raise LatticeError("empty lattice (no final state reached)")
-        cost = (lm_weight * self.graph_cost.astype(np.float64) + self.ac_cost.astype(np.float64)).tolist()
-        out_arcs = _arcs_by_source(self)
-        best = [np.inf] * self.num_states
-        back = [-1] * self.num_states
+        w = np.asarray(lm_weights, dtype=np.float64)
+        cost = w[None, :] * self.graph_cost.astype(np.float64)[:, None] + self.ac_cost.astype(np.float64)[:, None]
+        src_level = self.topological_levels()[self.src]
+        by_level = np.argsort(src_level, kind="stable")
+        bounds = np.flatnonzero(np.diff(src_level[by_level])) + 1
+        best = np.full((self.num_states, w.size), np.inf)
         best[self.start] = 0.0
-        dst = self.dst.tolist()
-        for s in self.topological_order():
-            here = best[s]
-            if here == np.inf:
-                continue
-            for a in out_arcs[s]:
-                c = here + cost[a]
-                d = dst[a]
-                if c < best[d]:
-                    best[d] = c
-                    back[d] = a
-        final_cost = lm_weight * self.final_graph.astype(np.float64) + self.final_ac.astype(np.float64)
-        totals = np.array([best[s] for s in self.final_state.tolist()]) + final_cost
-        k = int(np.argmin(totals))
-        if not np.isfinite(totals[k]):
-            raise LatticeError("no final state is reachable from the start state")
-        words: list[int] = []
-        s = int(self.final_state[k])
+        back = np.full((self.num_states, w.size), -1, dtype=np.int64)
+        for arcs in np.split(by_level, bounds):
+            d = self.dst[arcs]
+            cand = best[self.src[arcs]] + cost[arcs]
+            before = best[d]
+            np.minimum.at(best, d, cand)
+            # Ties: an earlier layer keeps its arc (strict <); within a layer the lowest arc
+            # index wins (assigned last).
+            rows, cols = np.nonzero((cand == best[d]) & (cand < before))
+            rows, cols = rows[::-1], cols[::-1]
+            back[d[rows], cols] = arcs[rows]
+        totals = best[self.final_state] + (
+            w[None, :] * self.final_graph.astype(np.float64)[:, None] + self.final_ac.astype(np.float64)[:, None]
+        )
         src, olabel = self.src.tolist(), self.olabel.tolist()
-        while s != self.start:
-            a = back[s]
-            if olabel[a] != 0:
-                words.append(olabel[a])
-            s = src[a]
-        words.reverse()
-        return words, float(totals[k])
+        results = []
+        for j in range(w.size):
+            k = int(np.argmin(totals[:, j]))
+            if not np.isfinite(totals[k, j]):
+                raise LatticeError("no final state is reachable from the start state")
+            words: list[int] = []
+            s = int(self.final_state[k])
+            back_j = back[:, j]
+            while s != self.start:
+                a = int(back_j[s])
+                if olabel[a] != 0:
+                    words.append(olabel[a])
+                s = src[a]
+            words.reverse()
+            results.append((words, float(totals[k, j])))
+        return results
 
 
 def _arcs_by_source(lat: RawLattice) -> list[list[int]]:

@@ -68,13 +68,19 @@ def decoding_acoustic_scale(decode_dir: Path) -> float:
 
 def best_paths(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str], lm_weight: float) -> dict[str, list[str]]:
     """Word sequences of the best paths at ``lm_weight``."""
-    out = {}
+    return sweep_best_paths(lattices, id2word, [lm_weight])[0]
+
+
+def sweep_best_paths(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str],
+                     lm_weights: Sequence[float]) -> list[dict[str, list[str]]]:
+    """Word sequences of the best paths at each of ``lm_weights`` (one pass per lattice)."""
+    out: list[dict[str, list[str]]] = [{} for _ in lm_weights]
     for utt, lat in lattices.items():
-        ids, _ = lat.best_path(lm_weight)
-        missing = [i for i in ids if i not in id2word]
-        if missing:
-            raise DecodeDirError(f"utterance {utt}: word id {missing[0]} is not in words.txt")
-        out[utt] = [id2word[i] for i in ids]
+        for hyps, (ids, _) in zip(out, lat.best_paths(lm_weights), strict=True):
+            missing = [i for i in ids if i not in id2word]
+            if missing:
+                raise DecodeDirError(f"utterance {utt}: word id {missing[0]} is not in words.txt")
+            hyps[utt] = [id2word[i] for i in ids]
     return out
 
 
@@ -99,7 +105,8 @@ def score_decode_dir(
     id2word = read_words(words_txt)
     lattices = load_decode_lattices(decode_dir)
     if lattices:
-        hyp_sets = {_format_lmwt(w): best_paths(lattices, id2word, w) for w in lm_weights}
+        swept = sweep_best_paths(lattices, id2word, lm_weights)
+        hyp_sets = {_format_lmwt(w): hyps for w, hyps in zip(lm_weights, swept, strict=True)}
     else:
         acwt = decoding_acoustic_scale(decode_dir)
         log.info("%s: no lattices; scoring the best paths at LM weight %g", decode_dir, 1 / acwt)
