@@ -21,6 +21,9 @@ CONFIGS = {
     "blstm": ModelConfig(kind="lstm", lstm=LstmConfig(hidden_dim=12, num_layers=2, proj_dim=6, bidirectional=True)),
     "rnn": ModelConfig(kind="rnn", rnn=RnnConfig(hidden_dim=12, num_layers=2)),
     "rnn_relu_delay": ModelConfig(kind="rnn", rnn=RnnConfig(hidden_dim=12, num_layers=1, nonlinearity="relu", output_delay=2)),
+    "lstm_input": ModelConfig(kind="lstm", lstm=LstmConfig(hidden_dim=12, num_layers=1, proj_dim=6, output_delay=2,
+                                                          input_context=(-2, -1, 0, 1, 2), input_dim=8)),
+    "rnn_input": ModelConfig(kind="rnn", rnn=RnnConfig(hidden_dim=12, num_layers=1, input_context=(-2, 0, 2), input_dim=8)),
 }
 
 
@@ -45,6 +48,9 @@ def test_declared_contexts() -> None:
     assert (make("tdnn_ln").left_context, make("tdnn_ln").right_context) == (5, 1)
     assert make("lstm_delay").right_context == 3 and make("lstm_delay").unbounded_left
     assert make("blstm").unbounded_right and not make("lstm").unbounded_right
+    # The spliced input layer adds its offsets to the recurrence's own context.
+    assert (make("lstm_input").left_context, make("lstm_input").right_context) == (2, 4)
+    assert (make("rnn_input").left_context, make("rnn_input").right_context) == (2, 2)
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -90,7 +96,7 @@ def test_tdnn_chunk_with_context_is_exact(name: str) -> None:
     torch.testing.assert_close(out[0, lc : lc + b - a], full[0, a:b], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["lstm", "rnn", "lstm_delay"])
+@pytest.mark.parametrize("name", ["lstm", "rnn", "lstm_delay", "lstm_input", "rnn_input"])
 def test_recurrent_chunk_boundary(name: str) -> None:
     """Uni-directional: a chunk starting at the utterance start reproduces the full outputs
     (causality); a chunk starting later differs at its first frames (fresh state) and
@@ -144,6 +150,10 @@ def test_bad_configs() -> None:
         TdnnConfig(contexts=((1, 0),))
     with pytest.raises(ValueError, match="proj_dim"):
         LstmConfig(hidden_dim=8, proj_dim=8)
+    with pytest.raises(ValueError, match="input_dim"):
+        RnnConfig(input_context=(-1, 0, 1))
+    with pytest.raises(ValueError, match="input_context"):
+        LstmConfig(input_dim=16)
 
 
 def test_subsampling_output_frames() -> None:

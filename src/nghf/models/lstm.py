@@ -9,7 +9,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from nghf.models.recurrent import RecurrentModel
+from nghf.models.recurrent import RecurrentModel, check_input_layer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,10 +21,13 @@ class LstmConfig:
     proj_dim: int = 128
     bidirectional: bool = False
     output_delay: int = 0
+    input_context: tuple[int, ...] = ()  # spliced input layer offsets (empty: none)
+    input_dim: int = 0                   # its width
 
     def __post_init__(self) -> None:
         if self.hidden_dim < 1 or self.num_layers < 1 or self.proj_dim < 0 or self.output_delay < 0:
             raise ValueError(f"invalid LSTM sizes: {self}")
+        check_input_layer(self.input_context, self.input_dim)
         if self.proj_dim >= self.hidden_dim:
             raise ValueError(f"proj_dim ({self.proj_dim}) must be smaller than hidden_dim ({self.hidden_dim})")
 
@@ -41,7 +44,7 @@ class Lstm(RecurrentModel):
 
         super().__init__(
             feat_dim, num_pdfs, config.num_layers, out_dim, config.bidirectional,
-            config.output_delay, make_layer,
+            config.output_delay, make_layer, config.input_context, config.input_dim,
         )
 
     def _no_mkldnn(self) -> contextlib.AbstractContextManager:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from torch import nn
 
-from nghf.models.recurrent import RecurrentModel
+from nghf.models.recurrent import RecurrentModel, check_input_layer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,10 +19,13 @@ class RnnConfig:
     nonlinearity: Literal["tanh", "relu"] = "tanh"
     bidirectional: bool = False
     output_delay: int = 0
+    input_context: tuple[int, ...] = ()  # spliced input layer offsets (empty: none)
+    input_dim: int = 0                   # its width
 
     def __post_init__(self) -> None:
         if self.hidden_dim < 1 or self.num_layers < 1 or self.output_delay < 0:
             raise ValueError(f"invalid RNN sizes: {self}")
+        check_input_layer(self.input_context, self.input_dim)
 
 
 class Rnn(RecurrentModel):
@@ -36,5 +39,5 @@ class Rnn(RecurrentModel):
 
         super().__init__(
             feat_dim, num_pdfs, config.num_layers, config.hidden_dim, config.bidirectional,
-            config.output_delay, make_layer,
+            config.output_delay, make_layer, config.input_context, config.input_dim,
         )
