@@ -15,6 +15,7 @@
 # and optionally (defaults in brackets):
 #   lexicon       [empty] the recipe's own lexicon.txt (word phones...): used instead of
 #                 CMUdict + G2P (steps/make_lexicon.sh --lexicon)
+#   den_lm_prune  [empty] relative-entropy pruning of the denominator graph's bigram (empty: none)
 #   denlat_opts   ["--lattice-beam 6 --max-arcs-per-frame 50"] for steps/make_denlats.sh
 #   nn_decode_opts [$decode_opts] steps/decode.sh options for the hybrid systems (decode_opts is
 #                 then for the GMM only): hybrid scores are flatter than a GMM's, so they need a
@@ -83,7 +84,7 @@ stage_lang() {
   steps/train_lm.sh --lm-config "$lm_conf" --order 3 --prune-threshold "$lm_prune" --dev-text "$data/dev/text" \
     "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/tg"
   steps/format_lm.sh "$data/lang" "$data/local/lm/tg/lm.arpa.gz" "$data/lang_test_tg"
-  steps/train_lm.sh --lm-config "$lm_conf" --order 2 --dev-text "$data/dev/text" \
+  steps/train_lm.sh --lm-config "$lm_conf" --order 2 --prune-threshold "${den_lm_prune:-}" --dev-text "$data/dev/text" \
     "$data/local/lm/text.txt" "$data/lang" "$data/local/lm/bg"
   steps/format_lm.sh "$data/lang" "$data/local/lm/bg/lm.arpa.gz" "$data/lang_bg"
 }
@@ -129,10 +130,25 @@ stage_gmm_decode() {
     --updates "$tri_iters" "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
 }
 
-# ce_train_conf MODEL: conf/train_ce_MODEL.yaml where the recipe has one (recurrent models want
-# other rates and schedules than the TDNN), else conf/train_ce.yaml.
+# ce_train_conf MODEL: the CE training config of MODEL. Recurrent models want other rates and
+# schedules than the TDNN, so the first config directory (as in recipe_conf) holding any of
+# train_ce_MODEL.yaml, train_ce_recurrent.yaml (lstm, rnn) or train_ce.yaml gives the most
+# specific of them: a recipe with its own train_ce.yaml keeps it for every model.
 ce_train_conf() {
-  recipe_conf "train_ce_$1.yaml" 2>/dev/null || recipe_conf train_ce.yaml
+  local dir name
+  local -a names=("train_ce_$1.yaml")
+  [[ $1 == lstm || $1 == rnn ]] && names+=(train_ce_recurrent.yaml)
+  names+=(train_ce.yaml)
+  for dir in ${conf_overrides:-} conf "$NGHF_ROOT/conf"; do
+    for name in "${names[@]}"; do
+      if [[ -f $dir/$name ]]; then
+        echo "$dir/$name"
+        return 0
+      fi
+    done
+  done
+  echo "$0: error: no CE training config for $1 (${names[*]}) in conf/ or $NGHF_ROOT/conf" >&2
+  return 1
 }
 
 stage_ce_train() {

@@ -123,7 +123,7 @@ class CorpusConfig:
     seed: int = 2021
     sample_rate: int = 16000
     tiny: SplitHours = SplitHours(0.025, 0.008, 0.008)
-    default: SplitHours = SplitHours(1.5, 0.25, 0.25)
+    default: SplitHours = SplitHours(1.0, 0.25, 0.25)
     text: TextConfig = TextConfig()
     voices: VoiceConfig = VoiceConfig()
     genres: tuple[GenreConfig, ...] = ()
