@@ -49,6 +49,7 @@ if [[ $quick == true ]]; then
   size=tiny
   vocab_words=2000       # most frequent LM-text words added to the training words
   lm_prune=1e-6          # relative-entropy pruning of the decoding trigram (graph size)
+  den_lm_prune=1e-6      # and of the denominator graph's bigram
   mono_gauss=300; mono_iters=15
   tri1_leaves=200; tri1_gauss=1000; tri2_leaves=300; tri2_gauss=1500; tri_iters=10
   ce_overrides="epochs=3"
