@@ -1,4 +1,4 @@
-"""One decoding job: a contiguous share of a data directory's utterances, decoded and saved.
+"""One decoding job: a share of a data directory's utterances (see ``job_share``), decoded and saved.
 
 Outputs in the decode directory (``N`` is the job number):
 
@@ -34,11 +34,14 @@ def data_utterances(data_dir: str | Path) -> list[str]:
 
 
 def job_share(utts: Sequence[str], nj: int, job: int) -> list[str]:
-    """The ``job``-th (1-based) of ``nj`` contiguous, near-equal shares of ``utts``."""
+    """The ``job``-th (1-based) of ``nj`` near-equal shares of ``utts``, dealt round-robin.
+
+    Sorted utterance ids group shows and genres, whose decoding costs differ several-fold (a
+    noisy show keeps many more tokens within the beam); dealing them out keeps the parallel
+    jobs, and so the stage, from waiting on one slow share."""
     if not 1 <= job <= nj:
         raise ValueError(f"job {job} is not in 1..{nj}")
-    bounds = np.linspace(0, len(utts), nj + 1).round().astype(int)
-    return list(utts[bounds[job - 1]:bounds[job]])
+    return list(utts[job - 1 :: nj])
 
 
 def decode_job(decoder: Decoder, logliks: Iterable[tuple[str, np.ndarray]], out_dir: str | Path, job: int,
