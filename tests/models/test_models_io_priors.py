@@ -66,9 +66,10 @@ def test_model_file_errors(tmp_path) -> None:
 def test_priors_from_counts_with_floor() -> None:
     counts = pdf_counts([np.array([0, 0, 1, 3]), np.array([3, 3])], 5)
     assert counts.tolist() == [2, 1, 0, 3, 0]
-    lp = log_priors_from_counts(counts, floor=1e-3)
+    lp = log_priors_from_counts(counts, floor=0.2)
     p = np.array([2, 1, 0, 3, 0]) / 6
-    p = np.maximum(p, 1e-3)
+    p = np.maximum(p, 0.2)  # pdf 1 is floored
+    p[[2, 4]] = 0.5  # unseen pdfs: the largest seen prior, never a bonus over a trained pdf
     p /= p.sum()
     np.testing.assert_allclose(lp.numpy(), np.log(p), rtol=1e-6)
     assert math.isclose(float(lp.exp().sum()), 1.0, rel_tol=1e-6)

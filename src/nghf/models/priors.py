@@ -1,8 +1,12 @@
 """Pdf priors for hybrid decoding: scaled log-likelihoods ``log p(s|x) - k log p(s)``.
 
-Priors come from pdf counts of the training alignment (floored, so that a pdf never seen in
-training does not get an infinite bonus) and may be re-estimated as the average model
-posterior over data (Kaldi's ``--prior-scale``-style "adjust priors").
+Priors come from pdf counts of the training alignment and may be re-estimated as the average
+model posterior over data (Kaldi's ``--prior-scale``-style "adjust priors"). Small priors are
+floored. A pdf the alignment never visits (e.g. the spoken-noise model of ``<unk>`` when every
+training word is in the lexicon) gets the largest prior of the seen pdfs, not the floor:
+its output was never trained, and dividing its small posterior by a floored prior would give
+it a likelihood bonus of ``-log floor`` over every trained pdf (a hybrid system decoded with
+such priors lets ``<unk>`` swallow whole phrases).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ def pdf_counts(alignments: Iterable[np.ndarray], num_pdfs: int) -> np.ndarray:
 
 
 def log_priors_from_counts(counts: np.ndarray | torch.Tensor, floor: float = 1e-8) -> torch.Tensor:
-    """Normalised log priors; each prior is at least ``floor`` (then renormalised)."""
+    """Normalised log priors; each prior is at least ``floor``, and a pdf with no count gets
+    the largest prior of the counted ones (module doc); then renormalised."""
     c = torch.as_tensor(np.asarray(counts), dtype=torch.float64)
     if c.dim() != 1 or c.numel() == 0 or bool((c < 0).any()):
         raise ValueError("counts must be a non-empty vector of non-negative numbers")
@@ -36,6 +41,7 @@ def log_priors_from_counts(counts: np.ndarray | torch.Tensor, floor: float = 1e-
     if total <= 0:
         raise ValueError("counts sum to zero: no frames to estimate priors from")
     p = torch.clamp(c / total, min=floor)
+    p[c == 0] = p[c > 0].max()
     return torch.log(p / p.sum()).to(torch.float32)
 
 
