@@ -12,7 +12,7 @@ nj=4                    # number of parallel jobs
 cmd=utils/run_local.sh  # job dispatcher (see cmd.sh)
 gmm_config=conf/gmm.yaml  # GMM options (nghf.gmm.config.GmmConfig: align section)
 max_fail_share=         # override align.max_fail_share (empty: from config)
-force=false             # true: re-align even if done
+force=${NGHF_FORCE:-false}             # true: re-align even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <data-dir> <lang-dir> <src-exp-dir> <ali-dir>
  e.g.: $0 --nj 8 --cmd \"\$train_cmd\" data/train data/lang exp/mono exp/mono_ali"

@@ -21,7 +21,7 @@ self_loop_scale=0.1       # scale of the self-loop costs
 max_fail_share=0.1        # fail if a larger share of a job's utterances does not align
 device=cpu                # device of the network's forward passes
 batch_size=16             # utterances per forward pass
-force=false               # true: re-align even if done
+force=${NGHF_FORCE:-false}               # true: re-align even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <data-dir> <lang-dir> <gmm-dir> <nn-model> <ali-dir>
  e.g.: $0 --nj 8 --cmd \"\$train_cmd\" data/train data/lang exp/tri2 exp/tdnn_ce/final.mdl exp/tdnn_ali

@@ -28,7 +28,7 @@ min_lmwt=7                    # smallest LM weight scored
 max_lmwt=17                   # largest LM weight scored
 skip_scoring=false            # true: decode only
 sclite=true                   # cross-check the best LM weight with sclite
-force=false                   # true: decode again even if marked done
+force=${NGHF_FORCE:-false}                   # true: decode again even if marked done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <graph-dir> <data-dir> <loglik-source> <decode-dir>
  e.g.: $0 --nj 8 --cmd \"\$decode_cmd\" exp/tri2/graph data/dev exp/tdnn/final.mdl exp/tdnn/decode_dev"

@@ -26,7 +26,7 @@ tid2phone=                # instead of --trans-model: 'tid phone' lines
 ali_dir=                  # alignment dir (ali.*.gz or pdf.*.gz): report numerator coverage
 device=cpu                # device of the model's forward passes
 batch_size=16             # utterances per forward pass
-force=false               # true: regenerate even if done
+force=${NGHF_FORCE:-false}               # true: regenerate even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <graph-dir> <data-dir> <model> <denlat-dir>
  e.g.: $0 --nj 8 --cmd \"\$decode_cmd\" --ali-dir exp/tri2_ali exp/tri2/graph_ug data/train exp/tdnn/final.mdl exp/tdnn_denlats

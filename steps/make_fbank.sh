@@ -12,7 +12,7 @@ nj=4                         # number of parallel jobs
 cmd=utils/run_local.sh       # job dispatcher (see cmd.sh)
 fbank_config=conf/fbank.yaml # fbank options (nghf.data.features.FbankConfig)
 split_per_utt=false          # true: split by utterance instead of by speaker
-force=false                  # true: recompute even if the features are marked done
+force=${NGHF_FORCE:-false}                  # true: recompute even if the features are marked done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <data-dir> [<log-dir> [<feat-dir>]]
  e.g.: $0 --nj 8 --cmd \"\$train_cmd\" data/train exp/make_fbank/train fbank

@@ -10,7 +10,7 @@ set -euo pipefail
 nj=4                        # number of parallel jobs
 cmd=utils/run_local.sh      # job dispatcher (see cmd.sh)
 mfcc_config=conf/mfcc.yaml  # MFCC options (nghf.gmm.feats.MfccConfig)
-force=false                 # true: recompute even if done
+force=${NGHF_FORCE:-false}                 # true: recompute even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <data-dir> <mfcc-dir>
  e.g.: $0 --nj 8 --cmd \"\$train_cmd\" data/train mfcc/train"

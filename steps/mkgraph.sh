@@ -12,7 +12,7 @@ set -euo pipefail
 lm=                     # grammar FST instead of <lang-dir>/G.fst
 self_loop_scale=0.1     # Kaldi's self-loop scale
 transition_scale=1.0    # Kaldi's transition scale
-force=false             # true: rebuild even if done
+force=${NGHF_FORCE:-false}             # true: rebuild even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <lang-dir> <model-dir> <graph-dir>
  e.g.: $0 data/lang_test exp/tri2 exp/tri2/graph"

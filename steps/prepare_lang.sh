@@ -12,7 +12,7 @@ position_dependent_phones=true       # word-position-dependent phones (_B _E _I 
 sil_prob=0.5                         # optional silence probability between words
 num_nonsil_states=3                  # emitting states per non-silence phone
 num_sil_states=5                     # emitting states per silence phone
-force=false                          # rebuild even if <lang-dir>/.done exists
+force=${NGHF_FORCE:-false}                          # rebuild even if <lang-dir>/.done exists (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <dict-dir> <oov-word> <tmp-dir> <lang-dir>
  e.g.: $0 data/local/dict '<unk>' data/local/lang_tmp data/lang"

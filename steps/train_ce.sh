@@ -20,7 +20,7 @@ device=cpu                         # cpu, cuda or cuda:N (with --num-workers > 1
 num_workers=1                      # torch.distributed ranks per node (torchrun; srun across Slurm nodes)
 dist_timeout=600                   # seconds before the ranks give up on a failed or hung peer
 resume=true                        # continue from the last checkpoint if there is one
-force=false                        # true: retrain from scratch even if done
+force=${NGHF_FORCE:-false}                        # true: retrain from scratch even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <data-dir> <ali-dir-or-file> <num-pdfs> <exp-dir>
  e.g.: $0 --model-config conf/model_lstm.yaml data/train exp/tri2_ali \$(cat exp/tri2_ali/num_pdfs) exp/lstm

@@ -16,7 +16,7 @@ num_iters=40              # EM iterations
 max_iter_inc=30           # last iteration that adds Gaussians
 tot_gauss=1000            # target number of Gaussians
 realign_iters="1 2 3 4 5 6 7 8 9 10 12 14 16 18 20 23 26 29 32 35 38"  # re-align on these
-force=false               # true: retrain even if done
+force=${NGHF_FORCE:-false}               # true: retrain even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <data-dir> <lang-dir> <exp-dir>
  e.g.: $0 --nj 8 --cmd \"\$train_cmd\" data/train data/lang exp/mono"

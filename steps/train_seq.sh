@@ -26,7 +26,7 @@ device=cpu                                   # cpu, cuda or cuda:N (with --num-w
 num_workers=1                                # torch.distributed ranks per node (torchrun; srun across Slurm nodes)
 dist_timeout=600                             # seconds before the ranks give up on a failed or hung peer
 resume=true                                  # continue from the last checkpoint if there is one
-force=false                                  # true: retrain from the CE model even if done
+force=${NGHF_FORCE:-false}                                  # true: retrain from the CE model even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <data-dir> <ali-dir> <denlat-dir> <ce-model-dir> <exp-dir>
  e.g.: $0 --criterion-config conf/criterion_mpfe.yaml --optim-config conf/optim_nghf.yaml \\

@@ -14,7 +14,7 @@ gmm_config=conf/gmm.yaml  # GMM options (nghf.gmm.config.GmmConfig)
 num_iters=35              # EM iterations
 max_iter_inc=25           # last iteration that adds Gaussians
 realign_iters="10 20 30"  # re-align on these iterations
-force=false               # true: retrain even if done
+force=${NGHF_FORCE:-false}               # true: retrain even if done (default: $NGHF_FORCE, set under run.sh --force true)
 # End configuration section.
 usage="Usage: $0 [options] <num-leaves> <tot-gauss> <data-dir> <lang-dir> <ali-dir> <exp-dir>
  e.g.: $0 --cmd \"\$train_cmd\" 2000 10000 data/train data/lang exp/mono_ali exp/tri1

@@ -34,7 +34,12 @@ run_stage() {
   echo "$(date '+%F %T') stage $num ($name): starting"
   start=$(date +%s)
   rc=0
+  # Under --force true the steps/ scripts redo their work too (their force= defaults to
+  # $NGHF_FORCE), instead of finding their own done markers and skipping.
+  local outer_force=${NGHF_FORCE-unset}
+  export NGHF_FORCE=$force
   "$fn" "$@" || rc=$?
+  if [[ $outer_force == unset ]]; then unset NGHF_FORCE; else NGHF_FORCE=$outer_force; fi
   end=$(date +%s)
   if (( rc != 0 )); then
     echo "$(date '+%F %T') ERROR: stage $num ($name) failed (exit $rc) after $((end - start)) s;" \
