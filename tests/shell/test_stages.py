@@ -18,7 +18,7 @@ fail_at=-1       # make this stage fail (for tests)
 . utils/parse_options.sh
 stage_dir=exp
 . utils/stages.sh
-step() { echo "ran $1" >> ran.txt; [ "$1" -ne "$fail_at" ]; }
+step() { echo "ran $1" >> ran.txt; bash -c 'echo "force ${NGHF_FORCE-unset}"' >> force.txt; [ "$1" -ne "$fail_at" ]; }
 run_stage 0 prep step 0
 run_stage 1 features step 1
 run_stage 2 train step 2
@@ -64,8 +64,14 @@ def test_stage_range(recipe: Path) -> None:
 def test_force_redoes_selected_stages(recipe: Path) -> None:
     run(recipe)
     ran(recipe)
+    forced = recipe.parent / "force.txt"
+    assert forced.read_text().split("\n")[:3] == ["force false"] * 3
+    forced.unlink()
     assert run(recipe, "--stage", "2", "--force", "true").returncode == 0
     assert ran(recipe) == ["ran 2"]
+    # The steps a forced stage runs see NGHF_FORCE=true (their force= default), so they redo
+    # their work instead of skipping on their own done markers.
+    assert forced.read_text() == "force true\n"
 
 
 def test_failure_stops_and_resume_continues(recipe: Path) -> None:
