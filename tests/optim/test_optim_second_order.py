@@ -211,3 +211,18 @@ def test_bad_config_names_file_and_key(tmp_path) -> None:
     path.write_text("kind: lbfgs\n")
     with pytest.raises(ValueError, match="bad.yaml"):
         load_optim_config(path)
+
+
+def test_update_logs_where_its_time_goes() -> None:
+    """Each update splits its second-order time into phases that add up to no more than the
+    curvature time (the rest is bookkeeping), so a slow update says what made it slow."""
+    batch = _convex()
+    model = make_model("linear", feat_dim=4, num_pdfs=3, dtype=D64)
+    cfg = SecondOrderConfig(kind="nghf", formulation="B", damping=DampingConfig(initial=1e-3, min=1e-6))
+    stats = SecondOrderOptimizer(model.parameters(), cfg).step(_problem(model, batch))
+    phases = ["time_scale", "time_fisher_rows", "time_cg", "time_backtrack", "time_line_search"]
+    values = [stats.extras[p] for p in phases]
+    assert all(v >= 0.0 for v in values) and stats.extras["time_validation"] >= 0.0
+    assert stats.extras["time_cg"] > 0.0 and stats.extras["time_backtrack"] > 0.0
+    assert sum(values) <= stats.extras["time_curvature"] + 1e-6
+    assert stats.extras["time_grad"] + stats.extras["time_curvature"] <= stats.extras["time_total"] + 1e-6

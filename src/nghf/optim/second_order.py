@@ -143,11 +143,13 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         time_grad = time.perf_counter() - t_start
         extras: dict[str, float] = {"loss_before": loss0, "damping": self.damping, "accepted": 0.0}
         validated = bool(getattr(oracle, "has_validation", False))
+        t_val = time.perf_counter()
         if validated:
             ref0 = oracle.reference_loss()
             extras["validation_before"] = ref0
         else:
             ref0 = loss0
+        time_validation = time.perf_counter() - t_val
         if not math.isfinite(loss0) or not math.isfinite(ref0) or not bool(torch.isfinite(grad).all()):
             LOG.warning("update %d: non-finite loss or gradient (loss %s); no step taken", self.updates, loss0)
             self.rejections += 1
@@ -165,7 +167,10 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
                 scale = max(float(torch.dot(probe.double(), g_probe.double())) / space.numel, 1e-12)
             if cfg.preconditioner == "shared":
                 block_scales = block_curvature_scales(space, probe, g_probe)
+        t_rows = time.perf_counter()
         rows = oracle.fisher_factor() if self._needs_fisher_rows() else None
+        phase = {"time_scale": t_rows - t_curv, "time_fisher_rows": time.perf_counter() - t_rows,
+                 "time_cg": 0.0, "time_backtrack": 0.0, "time_line_search": 0.0}
 
         cg_total = 0
         accepted = False
@@ -177,15 +182,22 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
             x0 = None
             if attempt == 0 and self.prev_solution is not None and cfg.warm_start_decay > 0:
                 x0 = self.prev_solution.to(grad) * cfg.warm_start_decay
+            t0 = time.perf_counter()
             result = self._solve(oracle, grad, lam, x0, rows, block_scales)
+            t1 = time.perf_counter()
             cg_total += result.iterations
             self.last_result = result
             self.last_quadratic = list(result.quadratic)
             delta, loss_try, chosen_it = self._backtrack(oracle, result)
+            t2 = time.perf_counter()
             model_red = self._model_reduction(oracle, grad, delta)
+            t3 = time.perf_counter()
             actual = loss_try - ref0
             rho = actual / model_red if model_red < 0 and math.isfinite(loss_try) else float("-inf")
             alpha, loss_new = self._line_search(oracle, grad, delta, ref0, loss_try)
+            phase["time_cg"] += (t1 - t0) + (t3 - t2)  # CG products and the model reduction's
+            phase["time_backtrack"] += t2 - t1
+            phase["time_line_search"] += time.perf_counter() - t3
             ok = math.isfinite(loss_new) and loss_new < ref0 and alpha > 0
             self._adapt_damping(rho)
             extras.update(
@@ -216,6 +228,7 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
             accepted=float(accepted), damping=self.damping, step_norm=float(step.norm()),
             cg_iterations_total=float(cg_total), retries=float(attempt), products=float(oracle.products - products0),
             time_grad=time_grad, time_curvature=time_curvature, time_total=time.perf_counter() - t_start,
+            time_validation=time_validation, **phase,
         )
         LOG.debug("update %d: %s", self.updates, extras)
         return UpdateStats(loss=loss0, extras=extras)
