@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -36,6 +37,10 @@ def test_train_ce_script(tmp_path, repo_root) -> None:
     done = run(repo_root, *args)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "epoch 2:" in done.stdout
-    assert load_model(exp / "final.mdl", num_pdfs=4).features.dim == 3
+    loaded = load_model(exp / "final.mdl", num_pdfs=4)
+    assert loaded.features.dim == 3
+    meta = json.loads((exp / "meta.json").read_text())  # what the results table shows
+    assert meta["criterion"] == "ce" and meta["updates"] > 0
+    assert meta["parameters"] == sum(p.numel() for p in loaded.model.parameters() if p.requires_grad)
     again = run(repo_root, *args)
     assert again.returncode == 0 and "trained already" in again.stdout

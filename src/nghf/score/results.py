@@ -45,6 +45,18 @@ def latest_by_system(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str
     return out
 
 
+def _fmt_params(count: Any) -> str:
+    """Parameter counts as researchers write them: 1.23M, 456k."""
+    if count is None:
+        return "–"
+    n = int(count)
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f}M"
+    if n >= 1_000:
+        return f"{n / 1e3:.0f}k"
+    return str(n)
+
+
 def _fmt_time(seconds: Any) -> str:
     if seconds is None:
         return "–"
@@ -81,8 +93,8 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
              f"WER (%) on `{dev}` at the LM weight (LMWT) tuned on `{dev}`, and on `{evl}` at that same "
              f"weight. Rel. red.: relative WER reduction over the CE system of the same model "
              f"(on `{evl}`; on `{dev}` where `{evl}` is missing).\n",
-             f"| system | model | criterion | optimiser | #updates | train time | {dev} WER | LMWT | {evl} WER | rel. red. vs CE |",
-             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             f"| system | model | #params | criterion | optimiser | #updates | train time | {dev} WER | LMWT | {evl} WER | rel. red. vs CE |",
+             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     placeholders = {e.system: {"": {"system": e.system, "model": e.model, "criterion": e.criterion,
                                     "optimiser": e.optimiser}} for e in pending}
     everything = {**systems, **placeholders}
@@ -101,7 +113,7 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
         updates = info.get("updates")
         lmwt = d.get("lmwt") if d is not None else None
         lines.append("| " + " | ".join([
-            name, str(info.get("model") or "–"), str(info.get("criterion") or "–"),
+            name, str(info.get("model") or "–"), _fmt_params(info.get("parameters")), str(info.get("criterion") or "–"),
             str(info.get("optimiser") or "–"), "–" if updates is None else str(updates),
             _fmt_time(info.get("train_seconds")), _fmt_wer(d), "–" if lmwt is None else f"{float(lmwt):g}",
             _fmt_wer(e), rel]) + " |")

@@ -34,6 +34,7 @@ class SystemInfo:
     updates: int | None = None
     train_seconds: float | None = None
     train_log: str = ""  # per-update training log (*.jsonl) for the plots
+    parameters: int | None = None  # trainable parameters of the model
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any], **overrides: Any) -> SystemInfo:

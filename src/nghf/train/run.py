@@ -86,7 +86,7 @@ def seed_everything(seed: int) -> None:
 
 
 def write_training_summary(out_dir: Path, history: list[EpochRecord], model_kind: str, criterion: str,
-                           optimiser: str, train_seconds: float) -> None:
+                           optimiser: str, train_seconds: float, parameters: int | None = None) -> None:
     """``train_log.jsonl`` (one line per epoch, cumulative updates) and ``meta.json`` (what the
     results table needs: system, model, criterion, optimiser, parameter updates, training time).
     A resumed run reports the time of its last invocation only; the update count is total."""
@@ -97,7 +97,7 @@ def write_training_summary(out_dir: Path, history: list[EpochRecord], model_kind
                                  "heldout_loss": r.heldout_loss, "heldout_acc": r.heldout_acc, "lr": r.lr}))
     atomic_write_text(out_dir / "train_log.jsonl", "".join(line + "\n" for line in lines))
     meta = {"system": out_dir.name, "model": model_kind, "criterion": criterion, "optimiser": optimiser,
-            "updates": total_updates, "train_seconds": round(train_seconds, 1),
+            "updates": total_updates, "train_seconds": round(train_seconds, 1), "parameters": parameters,
             "train_log": str(out_dir / "train_log.jsonl")}
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
 
@@ -194,7 +194,7 @@ def train_model(
         return history
     write_training_summary(out_dir, history, model_config.kind, "ce",
                            getattr(optim_config if optim_config is not None else config.optimizer, "kind", "?"),
-                           train_seconds)
+                           train_seconds, num_parameters(model))
 
     counts = pdf_counts((alis[u] for u in train_utts), num_pdfs)
     unseen = int((counts == 0).sum())
