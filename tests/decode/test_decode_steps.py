@@ -65,7 +65,7 @@ def test_decode_and_score_steps(tmp_path, tiny_graph, repo_root):
     out = tmp_path / "RESULTS.md"
     r = _run(["nghf-results", "--results", str(results), "--out", str(out), "--plots-dir", ""], repo_root)
     assert r.returncode == 0, r.stderr
-    assert "| tiny-gmm | gmm | ml |" in out.read_text()
+    assert "| tiny-gmm | gmm | – | ml |" in out.read_text()
 
 
 def test_decode_step_input_errors(tmp_path, tiny_graph, repo_root):

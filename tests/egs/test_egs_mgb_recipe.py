@@ -147,6 +147,6 @@ def test_mgb_recipe_training_stages_on_tiny_corpus(egs_tiny_corpus: Path, tmp_pa
     assert updates and all(1 <= r["cg_iterations"] <= 8 for r in updates)  # MGB optim_nghf.yaml
     table = (out / "RESULTS.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith(("| system", "| ---"))]
-    assert len(rows) == 34 and "| tdnn_mmi_nghf | tdnn | mmi | nghf |" in table
+    assert len(rows) == 34 and any(r.startswith("| tdnn_mmi_nghf | tdnn |") and "| mmi | nghf |" in r for r in rows)
     assert "0 of the 34 expected systems scored" in table
     assert not (exp / "tri2/decode_dev").exists()  # stage 7 was not run
