@@ -86,9 +86,10 @@ def seed_everything(seed: int) -> None:
 
 
 def write_training_summary(out_dir: Path, history: list[EpochRecord], model_kind: str, criterion: str,
-                           optimiser: str, train_seconds: float, parameters: int | None = None) -> None:
+                           optimiser: str, train_seconds: float, parameters: int) -> None:
     """``train_log.jsonl`` (one line per epoch, cumulative updates) and ``meta.json`` (what the
-    results table needs: system, model, criterion, optimiser, parameter updates, training time).
+    results table needs: system, model, criterion, optimiser, parameter updates, training time,
+    trainable parameter count).
     A resumed run reports the time of its last invocation only; the update count is total."""
     lines, total_updates = [], 0
     for r in history:  # EpochRecord.updates counts the updates of that epoch
