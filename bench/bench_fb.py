@@ -9,6 +9,8 @@ per frame, 2000 pdfs) it times, on the chosen device:
   whose cost -- writing B·T·D numbers -- is the same batched or not);
 * ``grad``: :func:`nghf.lattice.fb.log_partition` + autograd backward (the training path);
 * ``hvp``: one curvature product (forward-over-reverse) :func:`log_partition_hvp`;
+* ``cov-stats``: the cached posterior statistics of :func:`nghf.lattice.covariance.path_covariance`
+  (once per second-order update), and ``cov-hvp``: one product from them (every CG iteration);
 
 once on the whole batch and once as a loop over single-utterance batches, and reports frames/s,
 the speed-up, and the peak memory of one batched call (``torch.cuda.max_memory_allocated`` on
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nghf.lattice.covariance import path_covariance
 from nghf.lattice.fb import (
     _backward,
     _forward,
@@ -59,6 +62,13 @@ def _op(mode: str, batch: LatticeBatch, scores: torch.Tensor, v: torch.Tensor) -
     elif mode == "grad":
         s = scores.detach().requires_grad_()
         log_partition(batch, s, 1.0).sum().backward()
+    elif mode == "cov-stats":
+        path_covariance(batch, scores, 1.0)
+    elif mode == "cov-hvp":
+        key = ("bench_cov", id(scores))
+        if key not in batch.plan.cache:
+            batch.plan.cache[key] = path_covariance(batch, scores, 1.0)
+        batch.plan.cache[key].product(v)
     else:
         log_partition_hvp(batch, scores, v, 1.0)
 
@@ -110,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdfs", type=int, default=2000)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--modes", default="alpha-beta,fb,fb+gamma,grad,hvp")
+    parser.add_argument("--modes", default="alpha-beta,fb,fb+gamma,grad,hvp,cov-stats,cov-hvp")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads on CPU")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_fb.json"))
     args = parser.parse_args(argv)

@@ -107,3 +107,18 @@ def test_bad_jvp_method_is_rejected() -> None:
     _, _, space, oracle = _problem("tdnn", "nonsense")
     with pytest.raises(ValueError, match="jvp_method"):
         oracle.gauss_newton(space.zeros())
+
+
+def test_cached_output_operators_follow_parameter_changes() -> None:
+    """The per-batch H_out operators are reused at fixed parameters and rebuilt after a move."""
+    model, batch, space, oracle = _problem("tdnn")
+    frames = frames_of([batch])
+    v = torch.randn(space.numel, dtype=D64, generator=torch.Generator().manual_seed(4))
+    first = oracle.gauss_newton(v)
+    torch.testing.assert_close(oracle.gauss_newton(v), first, rtol=0, atol=0)
+    space.add_(torch.randn(space.numel, dtype=D64, generator=torch.Generator().manual_seed(5)))
+    moved = oracle.gauss_newton(v)
+    torch.testing.assert_close(moved, _explicit_gn(model, batch, space, frames) @ v, rtol=1e-9, atol=1e-12)
+    assert not torch.allclose(moved, first)
+    oracle.loss_at(torch.ones(space.numel, dtype=D64))  # moves the parameters and restores them
+    torch.testing.assert_close(oracle.gauss_newton(v), moved, rtol=1e-12, atol=1e-14)

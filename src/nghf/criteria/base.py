@@ -10,10 +10,18 @@ all-reduced exactly.
 curvature of ``sum(utterance_losses)`` with respect to the outputs (the exact Hessian where
 that is PSD, e.g. softmax cross-entropy; a documented PSD approximation otherwise). The
 Gauss-Newton product of the whole network is then Jᵀ H_out J v.
+
+A criterion may also offer ``curvature_operator(outputs, out_lengths, batch)``: ``H_out`` as a
+function of ``v`` at fixed outputs, with everything that does not depend on ``v`` (softmax
+probabilities, lattice posterior statistics) computed once. Second-order optimisers apply the
+same ``H_out`` in every CG iteration of an update, so they use it through
+:func:`curvature_operator`, which falls back to ``output_curvature_product`` otherwise.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -42,3 +50,18 @@ def frame_mask(out_lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """``(B, T)`` boolean mask of valid output frames."""
     steps = torch.arange(max_len, device=out_lengths.device)
     return steps.unsqueeze(0) < out_lengths.unsqueeze(1)
+
+
+CurvatureOperator = Callable[[torch.Tensor], torch.Tensor]
+"""``v ↦ H_out v`` at fixed outputs (``v`` shaped like the outputs)."""
+
+
+def curvature_operator(
+    criterion: Criterion, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch
+) -> CurvatureOperator:
+    """The criterion's ``curvature_operator`` when it has one, else ``output_curvature_product``
+    with the outputs bound (same products, nothing precomputed)."""
+    make = getattr(criterion, "curvature_operator", None)
+    if make is not None:
+        return make(outputs, out_lengths, batch)
+    return functools.partial(criterion.output_curvature_product, outputs.detach(), out_lengths, batch)

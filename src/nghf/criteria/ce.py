@@ -8,6 +8,7 @@ output-curvature product is exact: ``p ⊙ v - p (pᵀ v)`` on frames with a tar
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -44,10 +45,20 @@ class CrossEntropy:
     def output_curvature_product(
         self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch, v: torch.Tensor
     ) -> torch.Tensor:
+        return self.curvature_operator(outputs, out_lengths, batch)(v)
+
+    def curvature_operator(
+        self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``v ↦ (diag p − p pᵀ) v`` per counted frame (p = softmax of the outputs)."""
         targets = self._targets(outputs, out_lengths, batch)
         probs = torch.softmax(outputs.detach(), dim=-1)
-        hv = probs * v - probs * (probs * v).sum(dim=-1, keepdim=True)
-        return hv * (targets != IGNORE_TARGET).unsqueeze(-1).to(hv.dtype)
+        counted = (targets != IGNORE_TARGET).unsqueeze(-1).to(probs.dtype)
+
+        def product(v: torch.Tensor) -> torch.Tensor:
+            return (probs * v - probs * (probs * v).sum(dim=-1, keepdim=True)) * counted
+
+        return product
 
     def frame_correct(self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch) -> tuple[int, int]:
         """(correct, counted) frames for frame accuracy."""

@@ -20,8 +20,8 @@ path's per-frame pdf-count features under the (boosted) denominator posterior, `
 respect to the log-likelihoods that is ``κ² Cov_den``; at the logits the chain rule through
 log_softmax adds ``Σ_d g_{t,d} ∇² ll_{t,d} = −(Σ_d g_{t,d}) (diag p_t − p_t p_tᵀ)``, and
 ``Σ_d g_{t,d} = κ (Σ_d γ_den − Σ_d γ_num) = 0`` on every frame, so the exact Hessian is
-``Jᵀ κ² Cov_den J`` (J: Jacobian of log_softmax), PSD. It is applied by forward-over-reverse AD
-through the forward recursion. If the numerator lattice has several paths, its term
+``Jᵀ κ² Cov_den J`` (J: Jacobian of log_softmax), PSD. It is applied from cached posterior statistics
+(:mod:`nghf.lattice.covariance`). If the numerator lattice has several paths, its term
 (``−κ² Cov_num``, negative semi-definite) is left out, which keeps the product PSD.
 """
 
@@ -78,9 +78,8 @@ class MMI(LatticeCriterion):
         num = log_partition(lats.num, s, gs, max_arcs=chunk)
         return den - num
 
-    def _exact_curvature(self, z: torch.Tensor, lats: SequenceLattices, v: torch.Tensor) -> torch.Tensor:
-        extra = self._boost(lats, z.shape[1])
-        return self._den_covariance_product(z, lats.den, v, extra, self._keep_mask(z, lats))
+    def _exact_terms(self, z: torch.Tensor, lats: SequenceLattices) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return self._boost(lats, z.shape[1]), self._keep_mask(z, lats)
 
     def statistics(self, outputs: torch.Tensor, lats: SequenceLattices) -> dict[str, float]:
         """Kaldi-style diagnostics: summed log Z of numerator and denominator (no gradient)."""

@@ -28,13 +28,15 @@ never as matrices:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 
 from nghf.criteria.base import frame_mask
 from nghf.criteria.ce import CrossEntropy
-from nghf.lattice.fb import forward_backward, log_partition_hvp
+from nghf.lattice.covariance import path_covariance
+from nghf.lattice.fb import forward_backward
 from nghf.lattice.types import LatticeBatch, LatticeError, SequenceLattices
 from nghf.train.batch import SequenceBatch
 
@@ -162,25 +164,40 @@ class LatticeCriterion:
     def output_curvature_product(
         self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch, v: torch.Tensor
     ) -> torch.Tensor:
+        return self.curvature_operator(outputs, out_lengths, batch)(v)
+
+    def curvature_operator(
+        self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``v ↦ H_out v`` at these outputs. The softmax probabilities and the lattice posterior
+        statistics (:func:`~nghf.lattice.covariance.path_covariance`) are computed here, once,
+        so each product costs two linear passes over the lattice arcs."""
         lats = self.lattices(outputs, out_lengths, batch)
         z = outputs.detach()
         mask = frame_mask(out_lengths.to(z.device), z.shape[1]).unsqueeze(-1)
         kind = self.config.curvature_kind
-        vv = v.to(self.config.dtype) * mask
-        if kind == "exact":
-            hv = self._exact_curvature(z, lats, vv)
-        elif kind == "mmi_den_covariance":
-            hv = self._den_covariance_product(z, lats.den, vv)
-        elif kind == "ce_at_lattice_posteriors":
-            hv = self._lattice_posterior_product(z, lats.den, vv)
-        else:
-            p = torch.softmax(z.to(vv.dtype), dim=-1)
-            hv = p * vv - p * (p * vv).sum(-1, keepdim=True)
-        hv = (hv * mask).to(outputs.dtype)
-        w = self.config.xent_weight
-        if w == 0:
-            return hv
-        return (1 - w) * hv + w * self._ce.output_curvature_product(outputs, out_lengths, batch, v)
+        p = self._softmax_probs(z)
+        score_product: Callable[[torch.Tensor], torch.Tensor] | None = None  # in log-likelihood space
+        if kind == "ce_at_lattice_posteriors":
+            score_product = self._lattice_posterior_operator(z, lats.den)
+        elif kind != "ce_at_model_posteriors":
+            extra, keep = self._exact_terms(z, lats) if kind == "exact" else (None, None)
+            score_product = self._den_covariance_operator(z, lats.den, extra, keep)
+        ce = self._ce.curvature_operator(outputs, out_lengths, batch) if self.config.xent_weight else None
+
+        def product(v: torch.Tensor) -> torch.Tensor:
+            vv = v.to(self.config.dtype) * mask
+            if score_product is None:
+                hv = p * vv - p * (p * vv).sum(-1, keepdim=True)
+            else:
+                hv = self._vjp_log_softmax(p, score_product(self._jvp_log_softmax(p, vv)))
+            hv = (hv * mask).to(outputs.dtype)
+            if ce is None:
+                return hv
+            w = self.config.xent_weight
+            return (1 - w) * hv + w * ce(v)
+
+        return product
 
     # ------------------------------------------------------------------ curvature pieces
     def _softmax_probs(self, z: torch.Tensor) -> torch.Tensor:
@@ -196,36 +213,38 @@ class LatticeCriterion:
         """Jᵀ w for log_softmax: ``w − p (1ᵀw)`` per frame."""
         return w - p * w.sum(-1, keepdim=True)
 
-    def _den_covariance_product(
-        self, z: torch.Tensor, den: LatticeBatch, v: torch.Tensor, arc_extra: torch.Tensor | None = None,
+    def _den_covariance_operator(
+        self, z: torch.Tensor, den: LatticeBatch, arc_extra: torch.Tensor | None = None,
         frame_keep: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """``Jᵀ M κ² Cov_den M J v`` (M: optional frame mask of ``drop_frames``)."""
-        kappa = self.config.acoustic_scale
-        p = self._softmax_probs(z)
-        u = self._jvp_log_softmax(p, v)
-        if frame_keep is not None:
-            u = u * frame_keep
-        s = self.scaled_loglik(z)
-        hv = log_partition_hvp(den, s, u, self.config.graph_scale, arc_extra, max_arcs=self._max_arcs)
-        hv = kappa * kappa * hv
-        if frame_keep is not None:
-            hv = hv * frame_keep
-        return self._vjp_log_softmax(p, hv)
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``u ↦ M κ² Cov_den M u`` in log-likelihood space (M: optional frame mask of
+        ``drop_frames``), from the den lattice's posterior statistics at ``z``."""
+        k2 = self.config.acoustic_scale ** 2
+        cov = path_covariance(den, self.scaled_loglik(z), self.config.graph_scale, arc_extra)
 
-    def _lattice_posterior_product(self, z: torch.Tensor, den: LatticeBatch, v: torch.Tensor) -> torch.Tensor:
-        """``Jᵀ κ² (diag γ − γγᵀ) J v`` per frame with γ the den occupancies."""
-        kappa = self.config.acoustic_scale
-        p = self._softmax_probs(z)
-        u = self._jvp_log_softmax(p, v)
+        def product(u: torch.Tensor) -> torch.Tensor:
+            if frame_keep is None:
+                return k2 * cov.product(u)
+            return k2 * cov.product(u * frame_keep) * frame_keep
+
+        return product
+
+    def _lattice_posterior_operator(self, z: torch.Tensor, den: LatticeBatch) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``u ↦ κ² (diag γ − γγᵀ) u`` per frame with γ the den occupancies at ``z``."""
+        k2 = self.config.acoustic_scale ** 2
         with torch.no_grad():
             gamma = forward_backward(den, self.scaled_loglik(z), self.config.graph_scale, max_arcs=self._max_arcs).gamma
-        w = kappa * kappa * (gamma * u - gamma * (gamma * u).sum(-1, keepdim=True))
-        return self._vjp_log_softmax(p, w)
+
+        def product(u: torch.Tensor) -> torch.Tensor:
+            return k2 * (gamma * u - gamma * (gamma * u).sum(-1, keepdim=True))
+
+        return product
 
     # ------------------------------------------------------------------ subclass hooks
     def _sequence_losses(self, outputs: torch.Tensor, lats: SequenceLattices) -> torch.Tensor:
         raise NotImplementedError
 
-    def _exact_curvature(self, z: torch.Tensor, lats: SequenceLattices, v: torch.Tensor) -> torch.Tensor:
+    def _exact_terms(self, z: torch.Tensor, lats: SequenceLattices) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``exact`` curvature: the den arc-score extras (bMMI boost) and the frame mask
+        (``drop_frames``) of ``Jᵀ M κ² Cov_den M J``."""
         raise NotImplementedError

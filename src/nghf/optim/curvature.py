@@ -4,7 +4,8 @@ All vectors are flat (see ``params.py``). With per-utterance losses ``ℓ_u`` (s
 ``T_u`` output frames of utterance ``u``) the optimised loss is ``L = Σ_u ℓ_u / N`` with ``N``
 the gradient batches' frame count over all ranks. On the curvature batches (``N_c`` frames):
 
-* **Gauss-Newton** ``G v = (1/N_c) Σ_batches Jᵀ H_out J v``: ``J v`` by ``torch.func.jvp``
+* **Gauss-Newton** ``G v = (1/N_c) Σ_batches Jᵀ H_out J v`` (``H_out`` from the criterion's
+  ``curvature_operator``, built once per curvature batch and parameter value), ``J v`` by ``torch.func.jvp``
   through ``functional_call`` (whose primal output keeps its autograd graph, so ``Jᵀ`` is one
   backward of the same forward), or -- option ``jvp_method="double_vjp"`` -- by the double-vjp
   trick (``J v = ∂/∂u [(Jᵀu)ᵀ v]``), which works for every module but costs more.
@@ -33,7 +34,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp
 
-from nghf.criteria.base import Criterion
+from nghf.criteria.base import Criterion, CurvatureOperator, curvature_operator
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.optim.params import ParamSpace
 from nghf.train.batch import SequenceBatch
@@ -99,6 +100,8 @@ class ModelCurvature:
         self.validation_batches = [_on(b, self.device) for b in validation_batches]
         self.validation_frames = validation_frames
         self.products = 0  # curvature-vector products evaluated (for statistics)
+        self._operators: dict[int, CurvatureOperator] = {}
+        self._operator_params: torch.Tensor | None = None
 
     # ----------------------------------------------------------------- loss and gradient
     def _forward(self, batch: SequenceBatch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -184,12 +187,26 @@ class ModelCurvature:
         """``J v`` at the logits of one batch (for tests and diagnostics)."""
         return self._jv(_on(batch, self.device), v)[2]
 
+    def _output_operators(self) -> dict[int, CurvatureOperator]:
+        """The cache of each curvature batch's ``H_out`` operator, emptied when the parameters
+        differ from those it was built at (``loss_at`` moves them and puts them back)."""
+        current = self.space.get_flat()
+        if self._operator_params is None or not torch.equal(self._operator_params, current):
+            self._operators = {}
+            self._operator_params = current
+        return self._operators
+
     def gauss_newton(self, v: torch.Tensor) -> torch.Tensor:
-        """``G v`` on the curvature batches, summed over ranks, normalised by ``N_c``."""
+        """``G v`` on the curvature batches, summed over ranks, normalised by ``N_c``. The
+        output-layer operators (softmax and lattice posterior statistics) are built at the first
+        product at given parameters and reused by the following ones (every CG iteration)."""
         out = self.space.zeros()
-        for batch in self.curvature_batches:
+        operators = self._output_operators()
+        for index, batch in enumerate(self.curvature_batches):
             logits, out_lengths, jv = self._jv(batch, v)
-            hjv = self.criterion.output_curvature_product(logits.detach(), out_lengths, batch, jv)
+            if index not in operators:
+                operators[index] = curvature_operator(self.criterion, logits, out_lengths, batch)
+            hjv = operators[index](jv)
             grads = torch.autograd.grad(logits, self.space.params, grad_outputs=hjv, allow_unused=True)
             out += self.space.flatten(grads)
         self.reducer.sum_(out)
