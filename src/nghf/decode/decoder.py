@@ -73,7 +73,9 @@ def expand_to_tids(loglik: np.ndarray, tid2pdf: np.ndarray, acoustic_scale: floa
     if not np.isfinite(loglik).all():
         bad = int(np.argwhere(~np.isfinite(loglik))[0, 0])
         raise DecodeInputError(f"utterance {utt}: log-likelihoods are not finite (first at frame {bad})")
-    return np.ascontiguousarray(loglik[:, tid2pdf[1:]] * acoustic_scale, dtype=np.float32)
+    # Scale the (T, pdfs) matrix first, then gather the (many more) transition-id columns.
+    scaled = np.multiply(loglik, np.float32(acoustic_scale), dtype=np.float32)
+    return np.take(scaled, tid2pdf[1:], axis=1)
 
 
 class Decoder:
@@ -120,14 +122,22 @@ class Decoder:
             lattice = lattice_from_text(raw.to_str(), cfg.acoustic_scale)
             if not reached:
                 lattice = _with_all_final(lattice)
-            words, _ = lattice.best_path(1.0 / cfg.acoustic_scale)
-            return DecodeResult(utt, words, scores.shape[0], reached, lattice)
-        ok, best = self._decoder.get_best_path(use_final_probs=reached)
-        if not ok:
+            # The decoder's own best path is the lattice's best path at LM weight
+            # 1/acoustic_scale (RawLattice.best_path), found in C++.
+            words = self._best_words(True)
+            return DecodeResult(utt, [] if words is None else words, scores.shape[0], reached, lattice)
+        words = self._best_words(reached)
+        if words is None:
             log.warning("utterance %s: decoder produced no path; empty output", utt)
             return DecodeResult(utt, [], scores.shape[0], False, None)
+        return DecodeResult(utt, words, scores.shape[0], reached, None)
+
+    def _best_words(self, use_final_probs: bool) -> list[int] | None:
+        ok, best = self._decoder.get_best_path(use_final_probs=use_final_probs)
+        if not ok:
+            return None
         ok, _, olabels, _ = kaldifst.get_linear_symbol_sequence(best)
-        return DecodeResult(utt, [int(w) for w in olabels], scores.shape[0], reached, None)
+        return [int(w) for w in olabels] if ok else None
 
 
 def _with_all_final(lat: RawLattice) -> RawLattice:
