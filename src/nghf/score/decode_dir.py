@@ -18,6 +18,7 @@ from pathlib import Path
 
 from nghf.decode.graph import read_words
 from nghf.decode.lattice_arrays import RawLattice, load_lattices
+from nghf.decode.lattice_arrays import sweep_best_paths as sweep_lattices
 from nghf.score.sclite import run_sclite
 from nghf.score.text import TextNormalizer, format_text, read_text, read_utt2spk
 from nghf.score.wer import AlignMode, WerReport, score
@@ -73,10 +74,13 @@ def best_paths(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str], l
 
 def sweep_best_paths(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str],
                      lm_weights: Sequence[float]) -> list[dict[str, list[str]]]:
-    """Word sequences of the best paths at each of ``lm_weights`` (one pass per lattice)."""
+    """Word sequences of the best paths at each of ``lm_weights`` (all lattices swept together,
+    :func:`nghf.decode.lattice_arrays.sweep_best_paths`)."""
     out: list[dict[str, list[str]]] = [{} for _ in lm_weights]
-    for utt, lat in lattices.items():
-        for hyps, (ids, _) in zip(out, lat.best_paths(lm_weights), strict=True):
+    utts = list(lattices)
+    swept = sweep_lattices([lattices[u] for u in utts], lm_weights, names=[f"utterance {u}" for u in utts])
+    for utt, paths in zip(utts, swept, strict=True):
+        for hyps, (ids, _) in zip(out, paths, strict=True):
             missing = [i for i in ids if i not in id2word]
             if missing:
                 raise DecodeDirError(f"utterance {utt}: word id {missing[0]} is not in words.txt")
