@@ -10,7 +10,13 @@ from decode_tiny_graph import NUM_PDFS, TID2PDF, WORDS, build_fst, logliks_for
 
 from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig, expand_to_tids
 from nghf.decode.graph import DecodingGraph, GraphError, load_graph, read_tid2pdf, read_words
-from nghf.decode.lattice_arrays import LatticeError, RawLattice, load_lattices, save_lattices
+from nghf.decode.lattice_arrays import (
+    LatticeError,
+    RawLattice,
+    load_lattices,
+    save_lattices,
+    sweep_best_paths,
+)
 
 
 @pytest.mark.parametrize("lattices", [True, False])
@@ -207,3 +213,38 @@ def test_partial_path_when_no_final_state_is_reached(lattices):
     result = Decoder(graph, DecoderConfig(lattices=lattices, acoustic_scale=0.5)).decode("u", logliks_for([2, 1]))
     assert not result.reached_final
     assert result.word_ids == [2, 1]
+
+
+def _random_dag_lattice(rng: np.random.Generator, n: int) -> RawLattice:
+    perm = rng.permutation(n)
+    pairs = [(s, d) for s, d in itertools.combinations(range(n), 2) if rng.random() < 0.4] + [(0, n - 1)]
+    src = perm[[p[0] for p in pairs]].astype(np.int32)
+    dst = perm[[p[1] for p in pairs]].astype(np.int32)
+    return RawLattice(n, int(perm[0]), src, dst, np.ones(len(pairs), np.int32),
+                      rng.integers(0, 3, len(pairs)).astype(np.int32),
+                      rng.random(len(pairs)).astype(np.float32), rng.random(len(pairs)).astype(np.float32) * 3,
+                      perm[[n - 1, n - 2]].astype(np.int32), np.array([0.1, 0.7], np.float32),
+                      np.array([0.0, 0.2], np.float32))
+
+
+@pytest.mark.parametrize("max_states", [1, 20, 10_000])
+def test_sweep_of_many_lattices_equals_each_alone(max_states: int):
+    rng = np.random.default_rng(2)
+    lats = [_random_dag_lattice(rng, int(rng.integers(3, 9))) for _ in range(15)]
+    weights = [0.5, 2.0, 9.0]
+    together = sweep_best_paths(lats, weights, max_states=max_states)
+    for lat, swept in zip(lats, together, strict=True):
+        for w, (words, cost) in zip(weights, swept, strict=True):
+            bw, bc = _enumerate_best(lat, w)
+            assert words == bw
+            assert cost == pytest.approx(bc, rel=1e-6)
+
+
+def test_sweep_names_the_cyclic_lattice():
+    rng = np.random.default_rng(3)
+    cyclic = RawLattice(2, 0, np.array([0, 1], np.int32), np.array([1, 0], np.int32), np.ones(2, np.int32),
+                        np.zeros(2, np.int32), np.zeros(2, np.float32), np.zeros(2, np.float32),
+                        np.array([1], np.int32), np.zeros(1, np.float32), np.zeros(1, np.float32))
+    lats = [_random_dag_lattice(rng, 5), cyclic]
+    with pytest.raises(LatticeError, match="utt-b: lattice has a cycle"):
+        sweep_best_paths(lats, [1.0], names=["utt-a", "utt-b"])
