@@ -4,6 +4,7 @@ Usage::
 
     nghf-results --results exp/results.jsonl --out RESULTS.md --plots-dir exp/plots
     nghf-results --expected-systems conf/paper_systems.yaml ...   # rows of "–" for systems not run yet
+    nghf-results --results exp/results.jsonl --archive-to docs/results/default   # keep a finished run
 
 With ``--expected-systems`` a missing results file is an empty one: the table is then the
 skeleton of the experiment.
@@ -15,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from nghf.score.archive import archive_run
 from nghf.score.expected import load_expected_systems
 from nghf.score.results import write_results
 from nghf.score.results_log import read_records
@@ -31,15 +33,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-name", default="eval")
     p.add_argument("--expected-systems", default="",
                    help="YAML of the systems the table must list (nghf.score.expected); unscored ones show '–'")
+    p.add_argument("--base-dir", default=None,
+                   help="directory the records' relative train_log paths are relative to (default: here)")
+    p.add_argument("--archive-to", default="",
+                   help="copy the run's results, training logs, metas, best WERs, stage times and denlat "
+                        "statistics here (relative paths kept) and render RESULTS.md and plots there")
     args = p.parse_args(argv)
     setup_logging()
     log = get_logger("nghf.bin.results")
     try:
+        if args.archive_to:
+            files = archive_run(args.results, args.archive_to, ".", args.dev_name, args.eval_name)
+            log.info("archived %d files in %s", len(files), args.archive_to)
+            return 0
         expected = load_expected_systems(args.expected_systems) if args.expected_systems else []
         records = read_records(args.results) if not expected or Path(args.results).exists() else []
         plots = write_results(records, args.out, args.plots_dir or None, args.results, args.dev_name,
-                              args.eval_name, expected)
-    except (ValueError, OSError) as err:
+                              args.eval_name, expected, args.base_dir)
+    except (ValueError, OSError) as err:  # ArchiveError, TrainLogError ... are ValueErrors
         log.error("%s", err)
         return 1
     log.info("wrote %s and %d plots", args.out, len(plots))

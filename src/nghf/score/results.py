@@ -249,9 +249,12 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path,
 
 def write_results(records: Sequence[Mapping[str, Any]], out: str | Path, plots_dir: str | Path | None,
                   source: str = "exp/results.jsonl", dev: str = "dev", evl: str = "eval",
-                  expected: Sequence[ExpectedSystem] = ()) -> list[Path]:
-    """Write ``RESULTS.md`` (with links to the plots) and the plots; return the plot files."""
+                  expected: Sequence[ExpectedSystem] = (), base_dir: str | Path | None = None) -> list[Path]:
+    """Write ``RESULTS.md`` (with links to the plots) and the plots; return the plot files.
+    Relative ``train_log`` paths of the records are resolved against ``base_dir`` (default:
+    the working directory, where the recipe that wrote them runs)."""
     out = Path(out)
+    base = Path(base_dir) if base_dir is not None else None
     text = render_table(records, dev, evl, source, expected)
     plots: list[Path] = []
     if plots_dir is not None:
@@ -259,7 +262,7 @@ def write_results(records: Sequence[Mapping[str, Any]], out: str | Path, plots_d
         for name, sets in latest_by_system(records).items():
             path = next((r.get("train_log") for r in sets.values() if r.get("train_log")), None)
             if path:
-                logs[name] = path
+                logs[name] = base / path if base is not None else path
             any_rec = next(iter(sets.values()))
             if any_rec.get("criterion"):
                 criteria[name] = str(any_rec["criterion"])

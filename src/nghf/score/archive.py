@@ -1,0 +1,74 @@
+"""Archive a finished run's results where they can be kept (e.g. ``docs/results/<name>``).
+
+:func:`archive_run` copies what the results table and its plots are made from, with the run's
+relative paths kept (so the records still point at their files): the results file, every
+system's per-update training log and ``meta.json``, each scored decode dir's ``best_wer``,
+and from the run's experiment directory the per-stage times (``stage_times.tsv``) and the
+denominator-lattice statistics (``*_denlats/stats.json``). It then renders ``RESULTS.md`` and
+the plots there with :func:`nghf.score.results.write_results`, so the archived table is
+generated from the archived data, never edited by hand.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from nghf.score.results import write_results
+from nghf.score.results_log import read_records
+
+
+class ArchiveError(ValueError):
+    """A run that cannot be archived (a file the records name is missing, or an unsafe path)."""
+
+
+def _relative(path: str, run_dir: Path, what: str) -> Path:
+    rel = Path(path)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise ArchiveError(f"{what} {path!r} is not a path inside the run directory {run_dir}")
+    return rel
+
+
+def _copy(run_dir: Path, rel: Path, dest: Path, required: bool) -> Path | None:
+    src = run_dir / rel
+    if not src.is_file():
+        if required:
+            raise ArchiveError(f"{src}: named by the results but missing")
+        return None
+    target = dest / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, target)
+    return target
+
+
+def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = ".",
+                dev: str = "dev", evl: str = "eval") -> list[Path]:
+    """Copy the run's results (see the module docstring) into ``dest`` and render
+    ``dest/RESULTS.md`` with plots in ``dest/plots``; return the files written."""
+    run_dir, dest = Path(run_dir), Path(dest)
+    results_rel = Path(results)
+    if results_rel.is_absolute():
+        try:
+            results_rel = results_rel.resolve().relative_to(run_dir.resolve())
+        except ValueError:
+            raise ArchiveError(f"results file {results} is not inside the run directory {run_dir}") from None
+    results_rel = _relative(str(results_rel), run_dir, "results file")
+    records = read_records(run_dir / results_rel)
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[Path | None] = [_copy(run_dir, results_rel, dest, True)]
+    for rec in records:
+        if rec.get("train_log"):
+            log_rel = _relative(str(rec["train_log"]), run_dir, "training log")
+            written.append(_copy(run_dir, log_rel, dest, True))
+            written.append(_copy(run_dir, log_rel.parent / "meta.json", dest, False))
+        if rec.get("decode_dir"):
+            written.append(_copy(run_dir, _relative(str(rec["decode_dir"]), run_dir, "decode dir") / "best_wer",
+                                 dest, False))
+    exp_rel = results_rel.parent
+    written.append(_copy(run_dir, exp_rel / "stage_times.tsv", dest, False))
+    for stats in sorted((run_dir / exp_rel).glob("*_denlats/stats.json")):
+        written.append(_copy(run_dir, stats.relative_to(run_dir), dest, False))
+    plots = write_results(records, dest / "RESULTS.md", dest / "plots", str(results_rel), dev, evl, (), base_dir=dest)
+    files: Sequence[Path | None] = [*written, dest / "RESULTS.md", *plots]
+    return sorted({f for f in files if f is not None})
