@@ -127,7 +127,8 @@ stage_gmm_decode() {
       "$exp/tri2/graph" "$data/$x" "$exp/tri2" "$exp/tri2/decode_$x"
   done
   nghf-score record --results "$results" --system tri2 --model gmm --criterion ml --optimiser em \
-    --updates "$tri_iters" "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
+    --updates "$tri_iters" --parameters "$(nghf-gmm info --field parameters "$exp/tri2/final.mdl")" \
+    "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
 }
 
 # ce_train_conf MODEL: the CE training config of MODEL. Recurrent models want other rates and

@@ -80,3 +80,14 @@ def test_impossible_utterance_is_reported_by_id(mono, tmp_path):
     assert set(result.alignments) == set(utts[1:])
     with pytest.raises(AlignmentFailure, match=utts[0]):
         align_job(final, lang, data, FEATS, utts, AlignConfig(max_fail_share=0.1))
+
+
+def test_info_reports_the_parameter_count(mono, tmp_path, capsys):
+    from nghf.bin.gmm import main
+
+    _, _, final, _, _, _ = mono
+    save_model(final, tmp_path / "m.mdl")
+    assert final.num_parameters == final.num_gauss * (2 * final.dim + 1)
+    assert main(["info", "--field", "parameters", str(tmp_path / "m.mdl")]) == 0
+    assert capsys.readouterr().out.strip() == str(final.num_parameters)
+    assert main(["info", "--field", "nothing", str(tmp_path / "m.mdl")]) == 1

@@ -186,6 +186,17 @@ def cmd_loglikes(a: argparse.Namespace) -> None:
             kaldi_io.write_mat(f, scorer.pdf_loglikes(x), key=utt)
 
 
+def cmd_info(a: argparse.Namespace) -> None:
+    from nghf.gmm.model import load_model
+
+    model = load_model(a.model)
+    info = {"pdfs": model.num_pdfs, "gaussians": model.num_gauss, "dim": model.dim,
+            "parameters": model.num_parameters}
+    if a.field and a.field not in info:
+        raise ValueError(f"no field {a.field!r} (fields: {', '.join(info)})")
+    print(info[a.field] if a.field else json.dumps(info))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nghf-gmm", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -252,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("data", "lang", "model", "ali_out"):
         p.add_argument(name)
     p.set_defaults(fn=cmd_align)
+
+    p = sub.add_parser("info", help="the model's sizes as JSON (pdfs, gaussians, dim, parameters)")
+    p.add_argument("--field", default="", help="print this one field only (e.g. parameters)")
+    p.add_argument("model")
+    p.set_defaults(fn=cmd_info)
 
     p = sub.add_parser("loglikes", help="per-utterance pdf log-likelihood matrices (ark)")
     _common(p)

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--updates", type=int, default=None)
     r.add_argument("--train-seconds", type=float, default=None)
     r.add_argument("--train-log", default=None)
+    r.add_argument("--parameters", type=int, default=None, help="trainable parameters of the model")
     r.add_argument("--dev-name", default="dev")
     r.add_argument("--eval-name", default="eval")
     r.add_argument("dev_dir")
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             meta = json.loads(Path(args.meta).read_text()) if args.meta else {}
             info = SystemInfo.from_meta(meta, system=args.system, model=args.model, criterion=args.criterion,
                                         optimiser=args.optimiser, updates=args.updates,
-                                        train_seconds=args.train_seconds, train_log=args.train_log)
+                                        train_seconds=args.train_seconds, train_log=args.train_log,
+                                        parameters=args.parameters)
             dev, evl = record_dev_eval(args.results, info, args.dev_dir, args.eval_dir, args.dev_name, args.eval_name)
             print(f"{info.system}: {args.dev_name} {dev['wer']} / {args.eval_name} {evl['wer']} at LMWT {dev['lmwt']:g}")
     except (ValueError, OSError, RuntimeError) as err:

@@ -120,6 +120,12 @@ class GmmHmm:
     def num_gauss(self) -> int:
         return sum(g.num_gauss for g in self.gmms)
 
+    @property
+    def num_parameters(self) -> int:
+        """Acoustic parameters: weight, mean and variance vector of every Gaussian (the
+        transition probabilities, a few thousand, are not counted)."""
+        return sum(g.weights.size + g.means.size + g.variances.size for g in self.gmms)
+
     def topology(self) -> kaldi_hmm_gmm.HmmTopology:
         topo = kaldi_hmm_gmm.HmmTopology()
         topo.read(self.topo_text)
