@@ -3,6 +3,9 @@
 #   train_cmd   CPU jobs (features, GMM training, alignment, lattice generation)
 #   decode_cmd  decoding jobs
 #   cuda_cmd    GPU jobs (NN training); on Slurm it asks for one GPU per job
+#   par_train_cmd, par_train_jobs   NN training jobs that may run side by side (the sequence-
+#               training systems): locally par_train_jobs of them at once sharing the cores
+#               (their lattice recursions are single-threaded, so one core each keeps both busy)
 # Site options (account, QOS, ...) go in NGHF_SLURM_OPTS, e.g. "--account=speech --qos=normal".
 case ${NGHF_BACKEND:-local} in
   local)
@@ -10,12 +13,18 @@ case ${NGHF_BACKEND:-local} in
     export decode_cmd="utils/run_local.sh"
     # one training job at a time, with every core of the machine (torch intra-op threads);
     # nproc would report path.sh's OMP_NUM_THREADS=1, so it is asked without it
-    export cuda_cmd="utils/run_local.sh --max-jobs-run 1 --num-threads ${NGHF_TRAIN_THREADS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}"
+    cores=${NGHF_TRAIN_THREADS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
+    export cuda_cmd="utils/run_local.sh --max-jobs-run 1 --num-threads $cores"
+    export par_train_jobs=${NGHF_PAR_TRAIN_JOBS:-$cores}
+    export par_train_cmd="utils/run_local.sh --num-threads $(( cores / par_train_jobs > 1 ? cores / par_train_jobs : 1 ))"
+    unset cores
     ;;
   slurm)
     export train_cmd="utils/run_slurm.sh --mem 4G"
     export decode_cmd="utils/run_slurm.sh --mem 4G"
     export cuda_cmd="utils/run_slurm.sh --mem 16G --gpu 1"
+    export par_train_jobs=${NGHF_PAR_TRAIN_JOBS:-64}
+    export par_train_cmd=$cuda_cmd
     ;;
   *)
     echo "cmd.sh: unknown NGHF_BACKEND='${NGHF_BACKEND}'; use local or slurm" >&2

@@ -11,7 +11,7 @@
 #   vocab_words lm_prune                   lexicon size (LM-text words) and trigram pruning
 #   mono_gauss mono_iters tri1_leaves tri1_gauss tri2_leaves tri2_gauss tri_iters
 #   ce_overrides seq_overrides decode_opts
-#   train_cmd decode_cmd cuda_cmd          from cmd.sh
+#   train_cmd decode_cmd cuda_cmd          from cmd.sh (and par_train_cmd par_train_jobs, optional)
 # and optionally (defaults in brackets):
 #   lexicon       [empty] the recipe's own lexicon.txt (word phones...): used instead of
 #                 CMUdict + G2P (steps/make_lexicon.sh --lexicon)
@@ -202,22 +202,55 @@ stage_denlats() {
   done
 }
 
-stage_seq_train() {
-  local m crit opt silence train_conf
-  train_conf=$(recipe_conf train_seq.yaml)
+# train_seq_system CMD MODEL CRITERION OPTIMISER: one sequence-training system.
+train_seq_system() {
+  local cmd=$1 m=$2 crit=$3 opt=$4 silence
   # MPFE/bMMI count silence frames by phone class: the lang dir's silence phones.
   silence="silence_phones=[$(tr ':' ',' < "$data/lang/phones/silence.csl")]"
+  steps/train_seq.sh --cmd "$cmd" --device "$device" --num-workers "$num_workers" \
+    --criterion-config "$(recipe_conf "criterion_$crit.yaml")" --criterion-overrides "$silence" \
+    --optim-config "$(recipe_conf "optim_$opt.yaml")" --train-config "$(recipe_conf train_seq.yaml)" \
+    --overrides "$seq_overrides" --den-graph "$exp/tri2/graph_bg" \
+    "$data/train" "$(num_ali_dir "$m")" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
+}
+
+# The systems are independent: on the CPU several train side by side (par_train_jobs from
+# cmd.sh, each with its share of the cores), the second-order ones (the longest) first; one
+# at a time on a GPU or with several distributed workers per system.
+stage_seq_train() {
+  local m crit opt sys jobs=${par_train_jobs:-1} cmd=${par_train_cmd:-$cuda_cmd} running=0 failed=0
+  local -a first=() later=()
+  if [[ $device != cpu || $num_workers -gt 1 ]]; then
+    jobs=1
+    cmd=$cuda_cmd
+  fi
   for m in $models; do
     for crit in $criteria; do
       for opt in $optimisers; do
-        steps/train_seq.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" \
-          --criterion-config "$(recipe_conf "criterion_$crit.yaml")" --criterion-overrides "$silence" \
-          --optim-config "$(recipe_conf "optim_$opt.yaml")" --train-config "$train_conf" \
-          --overrides "$seq_overrides" --den-graph "$exp/tri2/graph_bg" \
-          "$data/train" "$(num_ali_dir "$m")" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
+        case $opt in
+          hf | ng | nghf) first+=("$m $crit $opt") ;;
+          *) later+=("$m $crit $opt") ;;
+        esac
       done
     done
   done
+  for sys in "${first[@]}" "${later[@]}"; do
+    read -r m crit opt <<< "$sys"
+    if (( running >= jobs )); then
+      wait -n || failed=1
+      running=$((running - 1))
+    fi
+    train_seq_system "$cmd" "$m" "$crit" "$opt" &
+    running=$((running + 1))
+  done
+  while (( running > 0 )); do
+    wait -n || failed=1
+    running=$((running - 1))
+  done
+  if (( failed )); then
+    echo "$0: sequence training failed for at least one system (see $exp/*_*_*/log/train.log)" >&2
+    return 1
+  fi
 }
 
 stage_seq_decode() {
