@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nghf.lattice.enumerate import path_scores
+from nghf.lattice.enumerate import path_count_covariance, path_scores
 from nghf.lattice.fb import (
     expected_arc_sum,
     forward_backward,
@@ -96,14 +96,7 @@ def test_hvp_equals_path_count_covariance():
     v = torch.randn_like(scores)
     hv = log_partition_hvp(batch, scores, v, graph_scale=0.8)
     for r, lat in enumerate(lats):
-        paths, totals = path_scores(lat, scores[r], 0.8)
-        probs = torch.softmax(totals, 0)
-        feats = torch.zeros(len(paths), 3 * D, dtype=torch.float64)
-        for i, path in enumerate(paths):
-            for a in path:
-                feats[i, lat.frame[a] * D + lat.pdf[a]] += 1
-        mean = probs @ feats
-        cov = (feats * probs[:, None]).T @ feats - torch.outer(mean, mean)
+        cov = path_count_covariance(lat, scores[r], 0.8)
         torch.testing.assert_close(hv[r].reshape(-1), cov @ v[r].reshape(-1))
         assert torch.linalg.eigvalsh(cov).min() > -1e-10
 

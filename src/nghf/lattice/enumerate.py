@@ -57,3 +57,16 @@ def path_scores(
             s = s + arc_extra[idx].sum()
         totals.append(s)
     return [p for p, _ in paths], torch.stack(totals)
+
+
+def path_count_covariance(lat: Lattice, scores: torch.Tensor, graph_scale: float = 1.0) -> torch.Tensor:
+    """``(T·D, T·D)`` covariance of a path's per-frame pdf-count features under the posterior
+    (``scores`` ``(T, D)``): the Hessian of ``log Z`` with respect to the scores, explicitly."""
+    paths, totals = path_scores(lat, scores, graph_scale)
+    probs = torch.softmax(totals.detach(), 0)
+    feats = torch.zeros(len(paths), scores.numel(), dtype=scores.dtype)
+    for i, path in enumerate(paths):
+        for a in path:
+            feats[i, int(lat.frame[a]) * scores.shape[1] + int(lat.pdf[a])] += 1
+    mean = probs @ feats
+    return (feats * probs[:, None]).T @ feats - torch.outer(mean, mean)
