@@ -29,7 +29,7 @@ import dataclasses
 
 import torch
 
-from nghf.lattice.fb import _normalised_scores, _segment_max, arc_scores
+from nghf.lattice.fb import _backward, _forward, arc_scores
 from nghf.lattice.types import LatticeBatch
 
 
@@ -53,6 +53,8 @@ class PathCovariance:
         """``(A,)`` Hessian-vector product of ``Σ_b log Z_b`` in arc-score space."""
         batch, plan = self.batch, self.batch.plan
         dtype = self.arc_post.dtype
+        if batch.max_frames == 0:
+            return torch.zeros(0, dtype=dtype, device=batch.device)
         a_t = arc_values.to(dtype).split(plan.arc_counts)
         sp = batch.state_ptr
         forward = torch.zeros(batch.size, dtype=dtype, device=batch.device)
@@ -63,15 +65,13 @@ class PathCovariance:
             forward = torch.zeros(sp[t + 2] - sp[t + 1], dtype=dtype, device=batch.device).index_add_(
                 0, dst, self.w_in[t] * through)
         backward = torch.zeros(sp[-1] - sp[-2], dtype=dtype, device=batch.device)
-        total: list[torch.Tensor] = [before[0]] * len(before)  # E[A | arc on path], per frame
+        total = list(before)  # becomes E[A | arc on path], per frame
         for t in range(len(before) - 1, -1, -1):
             after = backward.index_select(0, plan.dst[t])
             total[t] = before[t] + after
             backward = torch.zeros(sp[t + 1] - sp[t], dtype=dtype, device=batch.device).index_add_(
                 0, plan.src[t], self.w_out[t] * (a_t[t] + after))
         # The time-0 slice holds one start state per row: its r is E[A] of the row.
-        if not total:
-            return torch.zeros(0, dtype=dtype, device=batch.device)
         mean = backward.index_select(0, batch.arc_row)
         return self.arc_post * (torch.cat(total) - mean)
 
@@ -104,40 +104,20 @@ def path_covariance(
 def _transition_shares(
     batch: LatticeBatch, s: torch.Tensor, graph_scale: float
 ) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...], torch.Tensor]:
-    """Normalised forward and backward recursions (as in :mod:`nghf.lattice.fb`) that keep
-    each arc's share of its destination's forward and its source's backward mass; the arc
-    posteriors follow from the backward shares and the state occupancies."""
-    dev, dtype = s.device, s.dtype
-    plan, sp = batch.plan, batch.state_ptr
-    tiny = torch.finfo(dtype).tiny
-    _, s_hat = _normalised_scores(batch, s)
-    s_t = s_hat.split(plan.arc_counts)
-    t_max = batch.max_frames
+    """The forward and backward recursions of :mod:`nghf.lattice.fb`, keeping each arc's share
+    of its destination's forward and its source's backward mass; the arc posteriors follow
+    from the backward shares and the state occupancies."""
     w_in: list[torch.Tensor] = []
-    alpha = torch.zeros(batch.size, dtype=dtype, device=dev)
-    for t in range(t_max):
-        through = alpha.index_select(0, plan.src[t]) + s_t[t]
-        summed = torch.zeros(sp[t + 2] - sp[t + 1], dtype=dtype, device=dev).index_add_(0, plan.dst[t], torch.exp(through))
-        la = torch.log(summed.clamp_min(tiny))
-        w_in.append(torch.exp(through - la.index_select(0, plan.dst[t])))
-        alpha = la - _segment_max(la, plan.row_counts[t + 1]).index_select(0, plan.state_row[t + 1])
-    fp = batch.final_ptr
-    fin_val = -graph_scale * batch.final_cost.to(device=dev, dtype=dtype)
-    w_out: list[torch.Tensor] = [s[:0]] * t_max
-    beta = fin_val[fp[t_max]:fp[t_max + 1]]
-    for t in range(t_max - 1, -1, -1):
-        through = s_t[t] + beta.index_select(0, plan.dst[t])
-        summed = torch.zeros(sp[t + 1] - sp[t], dtype=dtype, device=dev).index_add_(0, plan.src[t], torch.exp(through))
-        lb = torch.log(summed.clamp_min(tiny))
-        w_out[t] = torch.exp(through - lb.index_select(0, plan.src[t]))
-        if fp[t + 1] > fp[t]:  # rows that end at time t: their final states take the final value
-            lb = lb.index_put((plan.final_local[t],), fin_val[fp[t]:fp[t + 1]])
-        beta = lb - _segment_max(lb, plan.row_counts[t]).index_select(0, plan.state_row[t])
-    occupancy = torch.ones(batch.size, dtype=dtype, device=dev)  # the start states
+    w_out: list[torch.Tensor] = []
+    _forward(batch, s, graph_scale, shares=w_in)
+    _backward(batch, s, graph_scale, shares=w_out)
+    w_out.reverse()  # collected from the last frame
+    plan, sp = batch.plan, batch.state_ptr
+    occupancy = torch.ones(batch.size, dtype=s.dtype, device=s.device)  # the start states
     posts: list[torch.Tensor] = []
-    for t in range(t_max):
+    for t in range(batch.max_frames):
         post = occupancy.index_select(0, plan.src[t]) * w_out[t]
         posts.append(post)
-        occupancy = torch.zeros(sp[t + 2] - sp[t + 1], dtype=dtype, device=dev).index_add_(0, plan.dst[t], post)
+        occupancy = torch.zeros(sp[t + 2] - sp[t + 1], dtype=s.dtype, device=s.device).index_add_(0, plan.dst[t], post)
     arc_post = torch.cat(posts) if posts else s[:0]
     return tuple(w_in), tuple(w_out), arc_post

@@ -145,13 +145,15 @@ def _normalised_scores(batch: LatticeBatch, s: torch.Tensor) -> tuple[torch.Tens
 
 
 def _forward(
-    batch: LatticeBatch, s: torch.Tensor, graph_scale: float, values: torch.Tensor | None = None
+    batch: LatticeBatch, s: torch.Tensor, graph_scale: float, values: torch.Tensor | None = None,
+    shares: list[torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Forward recursion: ``(log_z, alpha_all, expected)``.
 
     With ``values`` (per-arc quantities) it also carries the normalised expectation
     ``val[j] = E[Σ v over the partial path | the path reaches j]`` and returns
-    ``expected[b] = E[Σ_a v_a]`` under the posterior of row ``b``.
+    ``expected[b] = E[Σ_a v_a]`` under the posterior of row ``b``. A ``shares`` list receives,
+    frame by frame, each arc's share of its destination state's forward mass.
 
     Normalised recursion: arc scores are shifted by their (frame, row) maximum (once, before
     the loop) and each new α slice by its per-row maximum, so every exponent is ``<= 0`` and
@@ -176,8 +178,11 @@ def _forward(
         through = alpha.index_select(0, src) + s_t[t]
         summed = torch.zeros(sp[t + 2] - sp[t + 1], dtype=dtype, device=dev).index_add_(0, dst, torch.exp(through))
         la = torch.log(summed.clamp_min(tiny))
-        if v_t is not None:
+        if v_t is not None or shares is not None:
             weight = torch.exp(through - la.index_select(0, dst))
+            if shares is not None:
+                shares.append(weight)
+        if v_t is not None:
             contrib = weight * (val.index_select(0, src) + v_t[t])
             val = torch.zeros_like(la).index_add_(0, dst, contrib)
             vals.append(val)
@@ -200,10 +205,12 @@ def _forward(
     return log_z, alpha_all, expected
 
 
-def _backward(batch: LatticeBatch, s: torch.Tensor, graph_scale: float) -> torch.Tensor:
+def _backward(batch: LatticeBatch, s: torch.Tensor, graph_scale: float,
+              shares: list[torch.Tensor] | None = None) -> torch.Tensor:
     """Backward recursion: ``beta_all`` over the global states (time-major), normalised per
     row like :func:`_forward`. A final state (no outgoing arcs after trimming) takes its final
-    value directly; its row has no later arcs, so no shift applies to it."""
+    value directly; its row has no later arcs, so no shift applies to it. A ``shares`` list
+    receives, frame by frame from the last, each arc's share of its source state's backward mass."""
     dev, dtype = s.device, s.dtype
     b, t_max, plan = batch.size, batch.max_frames, batch.plan
     tiny = torch.finfo(dtype).tiny
@@ -221,6 +228,8 @@ def _backward(batch: LatticeBatch, s: torch.Tensor, graph_scale: float) -> torch
             0, plan.src[t], torch.exp(through)
         )
         lb = torch.log(summed.clamp_min(tiny))
+        if shares is not None:
+            shares.append(torch.exp(through - lb.index_select(0, plan.src[t])))
         if fp[t + 1] > fp[t]:  # rows that end at time t
             lb = lb.index_put((plan.final_local[t],), fin_val[fp[t]:fp[t + 1]])
         shift = _segment_max(lb, plan.row_counts[t])
