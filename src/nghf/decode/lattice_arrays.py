@@ -50,34 +50,22 @@ class RawLattice:
 
     def topological_order(self) -> list[int]:
         """States in an order where every arc goes forward (Kahn); cyclic lattices are errors."""
-        return self._kahn()[0]
-
-    def topological_levels(self) -> np.ndarray:
-        """Layer of every state (longest arc count from a state without incoming arcs): every
-        arc goes from a lower to a higher layer, so one layer's arcs can be relaxed together."""
-        return np.asarray(self._kahn()[1], dtype=np.int64)
-
-    def _kahn(self) -> tuple[list[int], list[int]]:
         indeg = np.bincount(self.dst, minlength=self.num_states).tolist()
         out_arcs = _arcs_by_source(self)
         order = [s for s in range(self.num_states) if indeg[s] == 0]
-        level = [0] * self.num_states
         head = 0
         dst = self.dst.tolist()
         while head < len(order):
             s = order[head]
             head += 1
-            nxt = level[s] + 1
             for a in out_arcs[s]:
                 d = dst[a]
-                if nxt > level[d]:
-                    level[d] = nxt
                 indeg[d] -= 1
                 if indeg[d] == 0:
                     order.append(d)
         if len(order) != self.num_states:
             raise LatticeError("lattice has a cycle; cannot take a best path")
-        return order, level
+        return order
 
     def best_path(self, lm_weight: float) -> tuple[list[int], float]:
         """Word ids of the best path at ``lm_weight`` and its cost ``w * graph + ac``."""
