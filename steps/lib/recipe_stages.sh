@@ -214,13 +214,14 @@ train_seq_system() {
     "$data/train" "$(num_ali_dir "$m")" "$exp/${m}_denlats" "$exp/${m}_ce" "$exp/${m}_${crit}_${opt}"
 }
 
-# The systems are independent: on the CPU several train side by side (par_train_jobs from
-# cmd.sh, each with its share of the cores), the second-order ones (the longest) first; one
-# at a time on a GPU or with several distributed workers per system.
+# The systems are independent: par_train_jobs of them (cmd.sh) train side by side, the
+# second-order ones (the longest) first. Locally that shares the CPU cores; a local GPU, or
+# several distributed workers per system, take one system at a time. On Slurm every job has
+# its own allocation, so the device does not limit them.
 stage_seq_train() {
   local m crit opt sys jobs=${par_train_jobs:-1} cmd=${par_train_cmd:-$cuda_cmd} running=0 failed=0
   local -a first=() later=()
-  if [[ $device != cpu || $num_workers -gt 1 ]]; then
+  if [[ ${NGHF_BACKEND:-local} == local && ( $device != cpu || $num_workers -gt 1 ) ]]; then
     jobs=1
     cmd=$cuda_cmd
   fi
