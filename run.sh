@@ -63,7 +63,7 @@ else
   lm_prune=2e-6
   den_lm_prune=2e-6
   mono_gauss=1000; mono_iters=20
-  tri1_leaves=1000; tri1_gauss=6000; tri2_leaves=1500; tri2_gauss=10000; tri_iters=20
+  tri1_leaves=800; tri1_gauss=5000; tri2_leaves=1000; tri2_gauss=7000; tri_iters=20  # ~200 frames/leaf
   ce_overrides=""
   seq_overrides=""
   # GMM decoding (best LM weight ~18); hybrid models' scores are flatter (best weight 3-7): they
