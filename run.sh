@@ -25,6 +25,7 @@ models="tdnn"         # hybrid models to train: any of "tdnn lstm rnn"
 criteria="mmi mpfe"   # sequence criteria: any of "mmi bmmi mpfe smbr"
 optimisers="sgd adam nghf"  # sequence-training optimisers: any of "sgd adam hf ng nghf"
 nn_align=false        # true: numerators from the CE network's own alignment (steps/align_nn.sh)
+epoch_dev_wer=seq     # dev WER of every epoch's model (plot): seq (sequence-trained systems), all (also CE), none
 num_workers=1         # torch.distributed ranks for CE and sequence training
 device=cpu            # device for neural-network training and decoding (cpu, cuda)
 exp=exp               # models, logs, decodes and the results file

@@ -38,7 +38,15 @@ run_stage() {
   # $NGHF_FORCE), instead of finding their own done markers and skipping.
   local outer_force=${NGHF_FORCE-unset}
   export NGHF_FORCE=$force
-  "$fn" "$@" || rc=$?
+  # The stage body runs in a subshell with errexit on: a failing command anywhere in it fails
+  # the stage (called as `"$fn" || rc=$?`, bash would ignore set -e inside the function and
+  # judge the stage by its last command only).
+  local had_errexit=false
+  [[ $- == *e* ]] && had_errexit=true
+  set +e
+  (set -e; "$fn" "$@")
+  rc=$?
+  [[ $had_errexit == true ]] && set -e
   if [[ $outer_force == unset ]]; then unset NGHF_FORCE; else NGHF_FORCE=$outer_force; fi
   end=$(date +%s)
   if (( rc != 0 )); then

@@ -24,10 +24,21 @@
 #   nn_align      [false] true: numerators from the CE network's forced alignment
 #                 (steps/align_nn.sh, in the denlats stage) instead of the tri2 GMM's
 #   conf_overrides [empty] a directory whose configs take precedence over conf/ (e.g. small models)
+#   epoch_dev_wer [seq] dev WER of every epoch's model (steps/decode_epochs.sh, drawn in the
+#                 dev-WER plot): seq (sequence-trained systems), all (also CE), none
 #
 # Configs are read from the recipe's conf/ directory (after $conf_overrides, if set); a file the
 # recipe does not have falls back to the top-level conf/ of the same name (recipe_conf), so a
 # new recipe writes only the configs it changes.
+
+# wait_all PID...: wait for every background job; fails (after all have ended) if any failed.
+wait_all() {
+  local pid failed=0
+  for pid in "$@"; do
+    wait "$pid" || failed=1
+  done
+  return "$failed"
+}
 
 # recipe_conf NAME: conf/NAME of the recipe when it exists, else the top-level one.
 recipe_conf() {
@@ -126,11 +137,14 @@ stage_gmm_decode() {
   bg=$!
   steps/mkgraph.sh "$data/lang_test_tg" "$exp/tri2" "$exp/tri2/graph"
   wait "$bg"
-  for x in dev eval; do
+  local -a pids=()
+  for x in dev eval; do  # side by side, as in decode_and_record
     steps/decode_gmm.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --gmm-config "$(recipe_conf gmm.yaml)" \
       --decode-opts "--decode-config $(recipe_conf decode.yaml) $decode_opts" \
-      "$exp/tri2/graph" "$data/$x" "$exp/tri2" "$exp/tri2/decode_$x"
+      "$exp/tri2/graph" "$data/$x" "$exp/tri2" "$exp/tri2/decode_$x" &
+    pids+=($!)
   done
+  wait_all "${pids[@]}"
   nghf-score record --results "$results" --system tri2 --model gmm --criterion ml --optimiser em \
     --updates "$tri_iters" --parameters "$(nghf-gmm info --field parameters "$exp/tri2/final.mdl")" \
     "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
@@ -167,21 +181,41 @@ stage_ce_train() {
 }
 
 # Decode dev and eval with a hybrid system's final.mdl and record both (LM weight tuned on dev).
+# The two sets are decoded side by side: each one's single-threaded scoring and its slowest
+# job's tail then overlap the other's decoding instead of leaving cores idle.
 decode_and_record() {
   local sys=$1 x decode_conf
+  local -a pids=()
   decode_conf=$(recipe_conf decode.yaml)
   for x in dev eval; do
     # shellcheck disable=SC2086  # the options are a list
     steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" \
-      --decode-config "$decode_conf" ${nn_decode_opts:-$decode_opts} "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
+      --decode-config "$decode_conf" ${nn_decode_opts:-$decode_opts} "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x" &
+    pids+=($!)
   done
+  wait_all "${pids[@]}"
   nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
+}
+
+# decode_epochs_if KIND SYSTEM-DIR: the per-epoch dev WERs of a ce or seq system, if
+# $epoch_dev_wer asks for that kind (after decode_and_record: the final model's decode is reused).
+decode_epochs_if() {
+  case ${epoch_dev_wer:-seq} in
+    all) ;;
+    seq) [[ $1 == seq ]] || return 0 ;;
+    none) return 0 ;;
+    *) echo "$0: error: epoch_dev_wer must be seq, all or none, not '$epoch_dev_wer'" >&2; return 1 ;;
+  esac
+  steps/decode_epochs.sh --nj "$(nj_for "$data/dev")" --cmd "$decode_cmd" --device "$device" \
+    --decode-config "$(recipe_conf decode.yaml)" --decode-opts "${nn_decode_opts:-$decode_opts}" \
+    "$exp/tri2/graph" "$data/dev" "$2"
 }
 
 stage_ce_decode() {
   local m
   for m in $models; do
     decode_and_record "$exp/${m}_ce"
+    decode_epochs_if ce "$exp/${m}_ce"
   done
 }
 
@@ -265,6 +299,7 @@ stage_seq_decode() {
     for crit in $criteria; do
       for opt in $optimisers; do
         decode_and_record "$exp/${m}_${crit}_${opt}"
+        decode_epochs_if seq "$exp/${m}_${crit}_${opt}"
       done
     done
   done

@@ -2,7 +2,7 @@
 
 This runs every stage of the recipe (corpus, data, features, lang/LM, GMMs, graph, decoding,
 hybrid CE training and decoding, denominator lattices, MMI sequence training with Adam and
-NGHF, decoding, results) in a temporary directory. It asserts that the pipeline
+NGHF, decoding, per-epoch dev WERs, results) in a temporary directory. It asserts that the pipeline
 produced a table with finite WERs for the GMM and hybrid systems, a plot, and a stage timing
 table -- not particular values, which the tiny corpus cannot make meaningful.
 """
@@ -26,6 +26,7 @@ def test_quick_pipeline_end_to_end(repo_root: Path, tmp_path: Path) -> None:
         "bash", "run.sh", "--quick", "true", "--exp", str(out / "exp"), "--data", str(out / "data"),
         "--corpus", str(out / "corpus"), "--featdir", str(out / "features"),
         "--results-md", str(out / "RESULTS.md"), "--criteria", "mmi", "--optimisers", "adam nghf",
+        "--epoch-dev-wer", "all",
     ]
     proc = subprocess.run(args, cwd=repo_root, capture_output=True, text=True, timeout=880)
     assert proc.returncode == 0, f"run.sh failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -44,6 +45,13 @@ def test_quick_pipeline_end_to_end(repo_root: Path, tmp_path: Path) -> None:
         wers = re.findall(r"\| (\d+\.\d\d) \|", row)
         assert wers and all(math.isfinite(float(w)) for w in wers), row
     assert list((out / "exp/plots").glob("*.png"))
+    # A dev WER for every epoch checkpoint (CE: decoded per epoch; the last ones are final.mdl's).
+    for system in ("tdnn_ce", "tdnn_mmi_nghf"):
+        epochs = sorted((out / "exp" / system).glob("checkpoint.epoch*.pt"))
+        tracked = [json.loads(x) for x in (out / "exp" / system / "dev_wer.jsonl").read_text().splitlines()]
+        assert epochs and len(tracked) == len(epochs), (system, epochs, tracked)
+        assert all(math.isfinite(r["dev_wer"]) for r in tracked)
+    assert (out / "exp/plots/dev_wer_vs_updates.png").is_file()
     assert "stage  name" in proc.stdout and "results" in proc.stdout
 
     # Running again is a no-op: every stage is marked done.

@@ -20,6 +20,7 @@ def _fake_run(run: Path) -> None:
             "damping": 0.5, "quad_reduction": [0.4, 0.2]} for u in range(3)]
     (nghf / "train_log.jsonl").write_text("".join(json.dumps(x) + "\n" for x in log))
     (nghf / "meta.json").write_text(json.dumps({"system": "tdnn_mmi_nghf", "updates": 3}))
+    (nghf / "dev_wer.jsonl").write_text(json.dumps({"update": 1, "epoch": 1, "dev_wer": 22.0}) + "\n")
     for x in ("dev", "eval"):
         (nghf / f"decode_{x}").mkdir()
         (nghf / f"decode_{x}" / "best_wer").write_text(f"%WER 20.00 [ {x} ]\n")
@@ -42,8 +43,8 @@ def test_archive_copies_the_inputs_and_renders_the_table_there(tmp_path, monkeyp
     rel = {str(f.relative_to(dest)) for f in files}
     assert {"exp/results.jsonl", "exp/tdnn_mmi_nghf/train_log.jsonl", "exp/tdnn_mmi_nghf/meta.json",
             "exp/tdnn_mmi_nghf/decode_dev/best_wer", "exp/tdnn_mmi_nghf/decode_eval/best_wer",
-            "exp/stage_times.tsv", "exp/tdnn_denlats/stats.json", "RESULTS.md",
-            "plots/criterion_vs_updates.png"} <= rel
+            "exp/tdnn_mmi_nghf/dev_wer.jsonl", "exp/stage_times.tsv", "exp/tdnn_denlats/stats.json",
+            "RESULTS.md", "plots/criterion_vs_updates.png", "plots/dev_wer_vs_updates.png"} <= rel
     text = (dest / "RESULTS.md").read_text()
     assert "](plots/criterion_vs_updates.png)" in text and "tdnn_mmi_nghf" in text
     # The archived copy renders again on its own, from inside the archive.

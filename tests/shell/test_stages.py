@@ -14,11 +14,12 @@ stage=0          # first stage
 stop_stage=100   # last stage
 force=false      # redo finished stages
 fail_at=-1       # make this stage fail (for tests)
+fail_first=-1    # make the first command of this stage fail (the last one succeeds)
 # End configuration section.
 . utils/parse_options.sh
 stage_dir=exp
 . utils/stages.sh
-step() { echo "ran $1" >> ran.txt; bash -c 'echo "force ${NGHF_FORCE-unset}"' >> force.txt; [ "$1" -ne "$fail_at" ]; }
+step() { [ "$1" -ne "$fail_first" ]; echo "ran $1" >> ran.txt; bash -c 'echo "force ${NGHF_FORCE-unset}"' >> force.txt; [ "$1" -ne "$fail_at" ]; }
 run_stage 0 prep step 0
 run_stage 1 features step 1
 run_stage 2 train step 2
@@ -82,3 +83,14 @@ def test_failure_stops_and_resume_continues(recipe: Path) -> None:
     assert not (recipe.parent / "exp/.done/stage_1.features").exists()
     assert run(recipe).returncode == 0
     assert ran(recipe) == ["ran 1", "ran 2"]  # stage 0 is not redone
+
+
+def test_a_failing_command_inside_a_stage_fails_it(recipe: Path) -> None:
+    # Not only the stage's last command counts: bash ignores set -e in a function called as
+    # `fn || rc=$?`, so run_stage runs the body in a subshell with errexit on.
+    proc = run(recipe, "--fail-first", "1")
+    assert proc.returncode != 0
+    assert "ERROR: stage 1 (features) failed" in proc.stderr
+    assert ran(recipe) == ["ran 0"]
+    assert not (recipe.parent / "exp/.done/stage_1.features").exists()
+

@@ -44,6 +44,7 @@ ce_overrides=""       # overrides of conf/train_ce.yaml, e.g. "epochs=4"
 seq_overrides=""      # overrides of conf/train_seq.yaml, e.g. "second_order.utts_per_update=20000"
 decode_opts="--min-lmwt 7 --max-lmwt 17"  # more options of steps/decode.sh (beams: conf/decode.yaml)
 denlat_opts="--lattice-beam 7 --max-arcs-per-frame 100"  # options of steps/make_denlats.sh
+epoch_dev_wer=all     # dev WER of every epoch's model (plot): seq (sequence-trained systems), all (also CE), none
 exp=exp               # models, logs, decodes and results.jsonl
 data=data             # Kaldi data directories
 featdir=features      # feature archives (fbank for the networks, MFCC for the GMMs)

@@ -46,6 +46,7 @@ ce_overrides=""       # overrides of conf/train_ce.yaml, e.g. "epochs=2"
 seq_overrides=""      # overrides of conf/train_seq.yaml, e.g. "epochs=1"
 decode_opts="--beam 11 --lattice-beam 6 --min-lmwt 2 --max-lmwt 21"  # more options of steps/decode.sh
 denlat_opts="--lattice-beam 6 --max-arcs-per-frame 50"  # options of steps/make_denlats.sh
+epoch_dev_wer=seq     # dev WER of every epoch's model (plot): seq (sequence-trained systems), all (also CE), none
 exp=exp               # models, logs, decodes and results.jsonl
 data=data             # Kaldi data directories
 featdir=features      # feature archives

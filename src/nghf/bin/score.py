@@ -5,10 +5,13 @@ Sub-commands::
     nghf-score wer --ref data/dev/text --hyp hyp.txt [--utt2spk data/dev/utt2spk] [--sclite]
     nghf-score dir [--min-lmwt 7 --max-lmwt 17] <data-dir> <graph-dir> <decode-dir>
     nghf-score record --results exp/results.jsonl --system NAME [--meta meta.json ...] <dev-decode-dir> <eval-decode-dir>
+    nghf-score track --dev-wer-log exp/sys/dev_wer.jsonl --epoch N --update U <dev-decode-dir>
 
 ``dir`` writes ``scoring/LMWT.tra``, ``wer_LMWT``, ``best_wer`` and ``scoring/summary.json``
 and cross-checks the best LM weight with sclite. ``record`` chooses the LM weight on dev,
 applies it to eval and appends both to the results file (eval is never used for tuning).
+``track`` adds a checkpoint's dev WER (at its best LM weight) to a run's per-epoch dev-WER log
+(``nghf.score.dev_wer_log``), which the results plots draw against updates.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sys
 from pathlib import Path
 
 from nghf.score.decode_dir import score_decode_dir
+from nghf.score.dev_wer_log import track_decode
 from nghf.score.results_log import SystemInfo, record_dev_eval
 from nghf.score.sclite import run_sclite
 from nghf.score.text import NormalizerConfig, TextNormalizer, read_text, read_utt2spk
@@ -70,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--eval-name", default="eval")
     r.add_argument("dev_dir")
     r.add_argument("eval_dir")
+
+    t = sub.add_parser("track", help="add a checkpoint's dev WER to a run's dev_wer.jsonl")
+    t.add_argument("--dev-wer-log", required=True, help="the run's dev_wer.jsonl")
+    t.add_argument("--epoch", type=int, required=True)
+    t.add_argument("--update", type=int, required=True, help="parameter updates of the checkpoint")
+    t.add_argument("dev_dir", help="scored decode dir of the checkpoint on dev")
     return p
 
 
@@ -109,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                                        args.sclite == "true")
             best = summary["lmwt"][f"{summary['best_lmwt']:g}"]
             print(f"%WER {best['wer']} at LMWT {summary['best_lmwt']:g} ({args.decode_dir})")
+        elif args.cmd == "track":
+            rec = track_decode(args.dev_wer_log, args.dev_dir, args.epoch, args.update)
+            print(f"epoch {rec['epoch']} (update {rec['update']}): dev WER {rec['dev_wer']} at LMWT {rec['lmwt']:g}")
         else:
             meta = json.loads(Path(args.meta).read_text()) if args.meta else {}
             info = SystemInfo.from_meta(meta, system=args.system, model=args.model, criterion=args.criterion,

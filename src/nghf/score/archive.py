@@ -2,7 +2,7 @@
 
 :func:`archive_run` copies what the results table and its plots are made from, with the run's
 relative paths kept (so the records still point at their files): the results file, every
-system's per-update training log and ``meta.json``, each scored decode dir's ``best_wer``,
+system's per-update training log, ``meta.json`` and per-epoch ``dev_wer.jsonl``, each scored decode dir's ``best_wer``,
 and from the run's experiment directory the per-stage times (``stage_times.tsv``) and the
 denominator-lattice statistics (``*_denlats/stats.json``). It then renders ``RESULTS.md`` and
 the plots there with :func:`nghf.score.results.write_results`, so the archived table is
@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from nghf.score.dev_wer_log import DEV_WER_LOG
 from nghf.score.results import write_results
 from nghf.score.results_log import read_records
 
@@ -62,6 +63,7 @@ def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = "."
             log_rel = _relative(str(rec["train_log"]), run_dir, "training log")
             written.append(_copy(run_dir, log_rel, dest, True))
             written.append(_copy(run_dir, log_rel.parent / "meta.json", dest, False))
+            written.append(_copy(run_dir, log_rel.parent / DEV_WER_LOG, dest, False))
         if rec.get("decode_dir"):
             written.append(_copy(run_dir, _relative(str(rec["decode_dir"]), run_dir, "decode dir") / "best_wer",
                                  dest, False))

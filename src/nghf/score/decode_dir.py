@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from nghf.decode.graph import read_words
 from nghf.decode.lattice_arrays import RawLattice, load_lattices
@@ -155,6 +156,12 @@ def read_summary(decode_dir: str | Path) -> dict:
     if not path.is_file():
         raise DecodeDirError(f"{path}: not found; score the decode dir first (steps/score.sh)")
     return json.loads(path.read_text())
+
+
+def best_scored(summary: Mapping[str, Any]) -> tuple[float, dict]:
+    """``(LM weight, counts)`` of the best LM weight of a decode dir's scoring summary."""
+    key = _format_lmwt(float(summary["best_lmwt"]))
+    return float(key), summary["lmwt"][key]
 
 
 def tune_and_apply(dev_dir: str | Path, eval_dir: str | Path) -> tuple[float, dict, dict]:

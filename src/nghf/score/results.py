@@ -7,8 +7,9 @@ same model (on eval, or dev where eval is missing). When a system was scored mor
 the latest record counts. Systems expected by the recipe (``nghf.score.expected``) but not
 scored yet get a row of "–", so the table is the skeleton of the whole experiment. Plots
 (matplotlib, Agg) are written as PNG beside the table from the per-update training logs
-named in the records (``train_log``): dev WER and training criterion against updates (log
-x-axis) per system, and for NGHF/HF systems CG iterations, quadratic-model reduction per CG
+named in the records (``train_log``): dev WER (per epoch from ``dev_wer.jsonl`` beside a
+log, ``nghf.score.dev_wer_log``, and of the final model) and training criterion against
+updates (log x-axis) per system, and for NGHF/HF systems CG iterations, quadratic-model reduction per CG
 iteration and damping per update.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nghf.score.dev_wer_log import dev_wer_log_beside, read_dev_wer_log
 from nghf.score.expected import ExpectedSystem
 from nghf.utils.atomic import atomic_path, atomic_write_text
 from nghf.utils.jsonl import read_jsonl
@@ -210,15 +212,20 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path,
         finish(fig, list(axes[:, 0]), "criterion_vs_updates.png",
                "Training criterion against updates (faint: gradient-batch loss)")
 
-    # dev WER against updates
+    # dev WER against updates: per-epoch curves (dev_wer.jsonl beside a log, or the log's own
+    # dev_wer) and each system's final model; one colour per system
     wer_logs = {n: r for n, r in logs.items() if any(x.get("dev_wer") is not None for x in r)}
+    for name, path in train_logs.items():
+        if dev_wer_log_beside(path).is_file():
+            wer_logs[name] = read_dev_wer_log(dev_wer_log_beside(path))
     if wer_logs or final_wers:
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for name, recs in wer_logs.items():
+        colour = {n: f"C{k % 10}" for k, n in enumerate(sorted({*wer_logs, *(final_wers or {})}))}
+        for name, recs in sorted(wer_logs.items()):
             xs, ys = _series(recs, "dev_wer")
-            ax.plot(xs, [float(y) for y in ys], "o-", label=name)
-        for k, (name, (updates, wer)) in enumerate(sorted((final_wers or {}).items())):
-            ax.plot([max(float(updates), 1.0)], [float(wer)], "s", color=f"C{k % 10}", label=f"{name} (final)")
+            ax.plot(xs, [float(y) for y in ys], "o-", color=colour[name], markersize=4, label=f"{name} (epochs)")
+        for name, (updates, wer) in sorted((final_wers or {}).items()):
+            ax.plot([max(float(updates), 1.0)], [float(wer)], "s", color=colour[name], label=f"{name} (final)")
             ax.annotate(name, (max(float(updates), 1.0), float(wer)), fontsize=7, xytext=(4, 2),
                         textcoords="offset points")
         ax.set_ylabel("dev WER (%)")
