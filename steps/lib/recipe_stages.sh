@@ -31,15 +31,6 @@
 # recipe does not have falls back to the top-level conf/ of the same name (recipe_conf), so a
 # new recipe writes only the configs it changes.
 
-# wait_all PID...: wait for every background job; fails (after all have ended) if any failed.
-wait_all() {
-  local pid failed=0
-  for pid in "$@"; do
-    wait "$pid" || failed=1
-  done
-  return "$failed"
-}
-
 # recipe_conf NAME: conf/NAME of the recipe when it exists, else the top-level one.
 recipe_conf() {
   if [[ -n ${conf_overrides:-} && -f $conf_overrides/$1 ]]; then
@@ -137,14 +128,11 @@ stage_gmm_decode() {
   bg=$!
   steps/mkgraph.sh "$data/lang_test_tg" "$exp/tri2" "$exp/tri2/graph"
   wait "$bg"
-  local -a pids=()
-  for x in dev eval; do  # side by side, as in decode_and_record
+  for x in dev eval; do
     steps/decode_gmm.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --gmm-config "$(recipe_conf gmm.yaml)" \
       --decode-opts "--decode-config $(recipe_conf decode.yaml) $decode_opts" \
-      "$exp/tri2/graph" "$data/$x" "$exp/tri2" "$exp/tri2/decode_$x" &
-    pids+=($!)
+      "$exp/tri2/graph" "$data/$x" "$exp/tri2" "$exp/tri2/decode_$x"
   done
-  wait_all "${pids[@]}"
   nghf-score record --results "$results" --system tri2 --model gmm --criterion ml --optimiser em \
     --updates "$tri_iters" --parameters "$(nghf-gmm info --field parameters "$exp/tri2/final.mdl")" \
     "$exp/tri2/decode_dev" "$exp/tri2/decode_eval"
@@ -181,19 +169,14 @@ stage_ce_train() {
 }
 
 # Decode dev and eval with a hybrid system's final.mdl and record both (LM weight tuned on dev).
-# The two sets are decoded side by side: each one's single-threaded scoring and its slowest
-# job's tail then overlap the other's decoding instead of leaving cores idle.
 decode_and_record() {
   local sys=$1 x decode_conf
-  local -a pids=()
   decode_conf=$(recipe_conf decode.yaml)
   for x in dev eval; do
     # shellcheck disable=SC2086  # the options are a list
     steps/decode.sh --nj "$(nj_for "$data/$x")" --cmd "$decode_cmd" --device "$device" \
-      --decode-config "$decode_conf" ${nn_decode_opts:-$decode_opts} "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x" &
-    pids+=($!)
+      --decode-config "$decode_conf" ${nn_decode_opts:-$decode_opts} "$exp/tri2/graph" "$data/$x" "$sys/final.mdl" "$sys/decode_$x"
   done
-  wait_all "${pids[@]}"
   nghf-score record --results "$results" --meta "$sys/meta.json" "$sys/decode_dev" "$sys/decode_eval"
 }
 
