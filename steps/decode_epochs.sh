@@ -36,7 +36,9 @@ if (( ${#epochs[@]} == 0 )); then
   exit 1
 fi
 for n in "${epochs[@]}"; do
-  read -r epoch update identical < <(nghf-export-model "$sys/checkpoint.epoch$n.pt" "$sys/final.mdl" "$sys/epoch$n.mdl")
+  # a command substitution, not `< <(...)`: a failing export then stops the script (set -e)
+  exported=$(nghf-export-model "$sys/checkpoint.epoch$n.pt" "$sys/final.mdl" "$sys/epoch$n.mdl")
+  read -r epoch update identical <<< "$exported"
   if [[ $identical == true ]]; then
     dir=$sys/decode_$set_name
     check_files "$dir/scoring/summary.json"

@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from nghf.score.decode_dir import score_decode_dir
+from nghf.score.decode_dir import best_scored, score_decode_dir
 from nghf.score.dev_wer_log import track_decode
 from nghf.score.results_log import SystemInfo, record_dev_eval
 from nghf.score.sclite import run_sclite
@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = score_decode_dir(args.decode_dir, args.data_dir, Path(args.graph_dir) / "words.txt",
                                        _lmwts(args.min_lmwt, args.max_lmwt, args.lmwt_step), norm, args.mode,
                                        args.sclite == "true")
-            best = summary["lmwt"][f"{summary['best_lmwt']:g}"]
-            print(f"%WER {best['wer']} at LMWT {summary['best_lmwt']:g} ({args.decode_dir})")
+            lmwt, best = best_scored(summary)
+            print(f"%WER {best['wer']} at LMWT {lmwt:g} ({args.decode_dir})")
         elif args.cmd == "track":
             rec = track_decode(args.dev_wer_log, args.dev_dir, args.epoch, args.update)
             print(f"epoch {rec['epoch']} (update {rec['update']}): dev WER {rec['dev_wer']} at LMWT {rec['lmwt']:g}")

@@ -169,9 +169,10 @@ def tune_and_apply(dev_dir: str | Path, eval_dir: str | Path) -> tuple[float, di
 
     Returns ``(lmwt, dev counts, eval counts)``. Eval is never used for the choice.
     """
-    dev, evl = read_summary(dev_dir), read_summary(eval_dir)
-    key = _format_lmwt(float(dev["best_lmwt"]))
+    lmwt, dev_counts = best_scored(read_summary(dev_dir))
+    evl = read_summary(eval_dir)
+    key = _format_lmwt(lmwt)
     if key not in evl["lmwt"]:
         raise DecodeDirError(f"{eval_dir}: not scored at LM weight {key} (chosen on {dev_dir}); "
                              f"scored at {', '.join(evl['lmwt'])}")
-    return float(key), dev["lmwt"][key], evl["lmwt"][key]
+    return lmwt, dev_counts, evl["lmwt"][key]

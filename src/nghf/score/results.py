@@ -216,8 +216,9 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path,
     # dev_wer) and each system's final model; one colour per system
     wer_logs = {n: r for n, r in logs.items() if any(x.get("dev_wer") is not None for x in r)}
     for name, path in train_logs.items():
-        if dev_wer_log_beside(path).is_file():
-            wer_logs[name] = read_dev_wer_log(dev_wer_log_beside(path))
+        epochs_log = dev_wer_log_beside(path)
+        if epochs_log.is_file():
+            wer_logs[name] = read_dev_wer_log(epochs_log)
     if wer_logs or final_wers:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         colour = {n: f"C{k % 10}" for k, n in enumerate(sorted({*wer_logs, *(final_wers or {})}))}
