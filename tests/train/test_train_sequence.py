@@ -29,6 +29,7 @@ from nghf.models.priors import log_priors_from_counts, pdf_counts
 from nghf.models.tdnn import TdnnConfig
 from nghf.optim.config import load_optim_config
 from nghf.optim.first_order import FirstOrderConfig
+from nghf.train.data import DataConfig, split_heldout
 from nghf.train.features import DataError, read_features
 from nghf.train.relattice import RegenerateConfig
 from nghf.train.sequence import SequenceExamples, SequenceUpdates, UpdatePlan, check_examples
@@ -162,27 +163,61 @@ def test_mmi_training_lowers_the_criterion(setup, optim, tmp_path):
     torch.testing.assert_close(loaded.log_priors, load_model(root / "ce" / "final.mdl").log_priors)
 
 
+def _heldout_loss(setup, model_path: Path, config: TrainSeqConfig) -> float:
+    """The held-out MMI loss per frame of the model in ``model_path``, on the held-out utterances
+    that ``train_sequence`` sets aside with ``config`` (the same seeded split), computed here
+    from the model file rather than read from the run's own log."""
+    loaded = load_model(model_path)
+    feats = read_features(setup["data"])
+    store = LatticeStore(setup["den"])
+    good, _ = check_examples(feats, read_frame_alignments(setup["ali"]), store)
+    split = DataConfig(heldout_fraction=config.data.heldout_fraction,
+                       max_heldout_utts=config.data.max_heldout_utts, seed=config.data.seed)
+    _, heldout = split_heldout(list(good), split)
+    batches = SequenceExamples(feats, good, store).batches(heldout, config.data.heldout_batch_frames)
+    crit = load_sequence_criterion(setup["crit"], loaded.log_priors)
+    return evaluate(loaded.model, crit, batches, "cpu")[0]
+
+
 def test_model_selection_keeps_the_best_held_out_model(setup, tmp_path):
-    """An absurd learning rate makes every update worse: final.mdl is then the starting model
-    (update 0), unless selection is switched off."""
+    """An absurd learning rate makes every update worse: with selection, final.mdl is the
+    starting model (update 0, the lowest held-out loss of the log); without, it is the last
+    update's model. Both final.mdl files are evaluated on the held-out set, so a run that
+    logs a selection but saves another model fails."""
     root = setup["root"]
     opt = FirstOrderConfig(kind="sgd", lr=200.0)
-    metas = {}
+    start_path = root / "ce" / "final.mdl"
+    metas, logs, configs = {}, {}, {}
     for select in (True, False):
         config = TrainSeqConfig(epochs=1, select_best=select, data=TrainSeqConfig().data.__class__(
             heldout_fraction=0.15, batch_frames=200), first_order=UpdatePlan(utts_per_update=4, heldout_every=1))
         out = tmp_path / f"select_{select}"
-        train_sequence(config, setup["data"], setup["ali"], setup["den"], root / "ce" / "final.mdl", out,
-                       setup["crit"], opt)
+        train_sequence(config, setup["data"], setup["ali"], setup["den"], start_path, out, setup["crit"], opt)
         metas[select] = json.loads((out / "meta.json").read_text())
-        records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
-        assert records[0]["update"] == 0
-    start = load_model(root / "ce" / "final.mdl").model.state_dict()
+        logs[select] = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+        configs[select] = config
+        assert logs[select][0]["update"] == 0
+    # The scenario must make selection matter: several updates, each worse than the start.
+    heldout = {r["update"]: r["heldout_loss"] for r in logs[True] if r.get("heldout_loss") is not None}
+    runs = metas[True]["updates_run"]
+    assert runs >= 2 and sorted(heldout) == list(range(runs + 1)), heldout
+    assert min(heldout, key=heldout.get) == 0 and all(heldout[u] > heldout[0] for u in heldout if u), heldout
+
+    # With selection: final.mdl is the starting model, and its held-out loss is update 0's.
+    assert metas[True]["updates"] == 0
+    assert metas[True]["selected_heldout_loss"] == pytest.approx(heldout[0])
+    start = load_model(start_path).model.state_dict()
     chosen = load_model(tmp_path / "select_True" / "final.mdl").model.state_dict()
-    if metas[True]["updates"] == 0:
-        assert all(torch.equal(start[k], chosen[k]) for k in start)
-    assert metas[True]["selected_heldout_loss"] <= metas[False]["selected_heldout_loss"]
-    assert metas[False]["updates"] == metas[False]["updates_run"] > 0
+    assert all(torch.equal(start[k], chosen[k]) for k in start)
+    selected_loss = _heldout_loss(setup, tmp_path / "select_True" / "final.mdl", configs[True])
+    assert selected_loss == pytest.approx(heldout[0], rel=1e-5)
+
+    # Without selection: final.mdl is the last update's model, worse on held-out than the start.
+    assert metas[False]["updates"] == metas[False]["updates_run"] == runs
+    last = _heldout_loss(setup, tmp_path / "select_False" / "final.mdl", configs[False])
+    assert last == pytest.approx(metas[False]["final_heldout_loss"], rel=1e-5)
+    assert last == pytest.approx(heldout[runs], rel=1e-5)  # same seed: the same updates ran
+    assert last > selected_loss
 
 
 def test_second_order_steps_are_judged_on_validation_utterances(setup, tmp_path):
