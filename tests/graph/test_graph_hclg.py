@@ -81,12 +81,24 @@ def test_hclg_accepts_expected_transition_ids(tri):
 
 
 def test_weak_lm_variant(tri):
+    """A graph built with another G (here one that only allows repetitions of "ab") accepts
+    exactly that language: in-language paths give their words, every corpus utterance (each
+    holds another word) and an out-of-language path are rejected."""
     corpus, lang, _, model, _, _, tri_alis, root = tri
-    # a grammar that only allows "ab": utterances with other words are rejected
     g = kaldifst.compile(f"0 0 {lang.words['ab']} {lang.words['ab']}\n0\n")
     g.write(str(root / "G_ab.fst"))
     make_graph(model, lang, root / "graph_ab", root / "G_ab.fst")
     hclg = kaldifst.StdVectorFst.read(str(root / "graph_ab" / "HCLG.fst"))
+    compiler = GraphCompiler(model, lang, AlignConfig())
+    ab = lang.words["ab"]
+    for ids, frames in (([ab], 20), ([ab, ab], 40), ([ab, ab, ab], 60)):  # in the language
+        path = equal_alignment(compiler.compile(ids), frames)
+        assert path is not None and output_words(hclg, path) == ids, ids
+    outside = equal_alignment(compiler.compile([lang.words["cad"], ab]), 40)
+    assert outside is not None and output_words(hclg, outside) is None
+    rejected = 0
     for utt, ref in corpus.utt_words.items():
         out = output_words(hclg, tri_alis[utt])
-        assert (out is not None) == all(w == "ab" for w in ref)
+        assert (out is not None) == all(w == "ab" for w in ref), utt
+        rejected += out is None
+    assert rejected > 0
