@@ -62,7 +62,7 @@ def test_genres_follow_config(config, pool):
     counts = Counter(r.genre for r in train)
     total_w = sum(g.weight for g in config.genres)
     for g in config.genres:
-        assert counts[g.name] / len(train) == pytest.approx(g.weight / total_w, abs=0.12)
+        assert counts[g.name] / len(train) == pytest.approx(g.weight / total_w, abs=_share_tolerance(g.weight / total_w, len(train)))
         for r in (r for r in train if r.genre == g.name):
             assert g.segments[0] <= len(r.utterances) <= g.segments[1]
             assert len({u.spk_id for u in r.utterances}) <= g.speakers[1]
@@ -71,6 +71,28 @@ def test_genres_follow_config(config, pool):
             assert not r.utterances[0].telephone  # the presenter is in the studio
     assert any(r.music for r in train) and any(r.reverberance for r in train)
     assert any(u.telephone for r in train for u in r.utterances)
+
+
+def _share_tolerance(p: float, n: int) -> float:
+    """Four binomial standard deviations of a share ``p`` among ``n`` seeded draws."""
+    return 4 * (p * (1 - p) / n) ** 0.5
+
+
+@pytest.mark.parametrize("weights", [(6, 1, 1, 1, 1), (1, 1, 1, 1, 12)])
+def test_genre_shares_follow_skewed_weights(config, pool, weights):
+    """The configured genre weights are close together (0.15-0.25), so a sampler that ignored
+    them would pass a check on the default config; with skewed weights the shares must follow
+    the weights, within a tolerance too small to admit uniform (or reordered) draws."""
+    assert len(config.genres) == len(weights)
+    genres = tuple(dataclasses.replace(g, weight=float(w)) for g, w in zip(config.genres, weights, strict=True))
+    plan = make_plan(dataclasses.replace(config, genres=genres), SplitHours(1.0, 0.05, 0.05), pool)
+    counts = Counter(r.genre for r in plan.recordings)
+    n = len(plan.recordings)
+    for g in genres:
+        want = g.weight / sum(weights)
+        tolerance = _share_tolerance(want, n)
+        assert abs(want - 1 / len(genres)) > tolerance  # the check can tell these weights from uniform
+        assert counts[g.name] / n == pytest.approx(want, abs=tolerance), (g.name, counts, n)
 
 
 def test_test_sets_do_not_depend_on_training_hours(config, pool):
