@@ -6,7 +6,8 @@
 # decoding again. <loglik-source> is a Kaldi matrix archive/script of log-likelihoods
 # (ark:x, scp:x, *.ark, *.scp; e.g. from a GMM) or a hybrid model file (*.mdl; the
 # log-likelihoods are computed on --device from <data-dir>/feats.scp, with CMVN as in training).
-# Outputs in <decode-dir>: tra.JOB, lat.JOB.npz, stats.JOB.json, log/decode.JOB.log, and
+# Outputs in <decode-dir>: tra.JOB, lat.JOB.npz, lat.JOB.gz (the lattices as a Kaldi archive, for
+# Kaldi's lattice tools), stats.JOB.json, log/decode.JOB.log, and
 # from steps/score.sh scoring/LMWT.tra, wer_LMWT, best_wer.
 set -euo pipefail
 # shellcheck source=path.sh

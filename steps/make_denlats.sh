@@ -6,7 +6,8 @@
 # prunes them by posterior / arcs per frame (the best path always stays) and stores them.
 # Utterances without a lattice (no final state reached, length mismatch) are listed by id
 # in failed.JOB; the stage fails if their share exceeds --max-fail-share.
-# Outputs in <denlat-dir>: lat.JOB.npz (nghf.lattice.store), stats.JOB.json, failed.JOB,
+# Outputs in <denlat-dir>: lat.JOB.npz (nghf.lattice.store), lat.JOB.gz (the same lattices as a
+# Kaldi archive, with the model's acoustic costs), stats.JOB.json, failed.JOB,
 # stats.json (totals: arcs/frame, frames/s, failures, numerator coverage, oracle WER), log/, .done.
 set -euo pipefail
 # shellcheck source=path.sh
@@ -67,7 +68,7 @@ if [[ $force != true && -f $dir/.done && $(cat "$dir/num_jobs" 2>/dev/null) == "
 fi
 rm -f "$dir/.done"
 if [[ $force == true ]]; then
-  rm -f "$dir"/lat.*.npz "$dir"/lat.*.npz.done "$dir"/stats.*.json "$dir"/failed.*
+  rm -f "$dir"/lat.*.npz "$dir"/lat.*.gz "$dir"/lat.*.npz.done "$dir"/stats.*.json "$dir"/failed.*
   opts+=(--force)
 fi
 mkdir -p "$dir/log"

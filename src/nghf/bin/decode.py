@@ -7,7 +7,8 @@ Usage::
 ``<loglik-source>`` is a Kaldi matrix archive/script of pdf log-likelihoods (``ark:x``,
 ``scp:x``, ``*.ark``, ``*.scp``: GMM systems) or a hybrid model file (``*.mdl``: the
 log-likelihoods are computed in batches on ``--device`` from the data dir's features).
-Writes ``tra.JOB``, ``lat.JOB.npz`` and ``stats.JOB.json`` in ``<decode-dir>``.
+Writes ``tra.JOB``, ``lat.JOB.npz``, ``lat.JOB.gz`` (Kaldi lattice archive) and ``stats.JOB.json``
+in ``<decode-dir>``.
 """
 
 from __future__ import annotations

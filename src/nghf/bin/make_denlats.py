@@ -9,8 +9,8 @@ Usage::
 data dir's features on ``--device``) or a Kaldi matrix archive/script of log-likelihoods.
 Phones of lattice arcs come from the transition model (``--trans-model``, default
 ``<graph-dir>/../final.mdl``) or a ``--tid2phone`` map. Writes ``lat.JOB.npz``,
-``stats.JOB.json`` and ``failed.JOB`` in ``<denlat-dir>`` (see ``nghf.lattice.generate``); with
-a ``text`` file in the data dir the job statistics include the lattices' oracle WER.
+``lat.JOB.gz`` (Kaldi lattice archive), ``stats.JOB.json`` and ``failed.JOB`` in
+``<denlat-dir>`` (see ``nghf.lattice.generate``); with a ``text`` file in the data dir the job statistics include the lattices' oracle WER.
 """
 
 from __future__ import annotations

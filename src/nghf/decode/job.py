@@ -4,6 +4,9 @@ Outputs in the decode directory (``N`` is the job number):
 
 * ``tra.N``: best path per utterance at the decoding acoustic scale, Kaldi ``text`` form;
 * ``lat.N.npz``: the raw lattices (:mod:`nghf.decode.lattice_arrays`), for LM-weight sweeps;
+* ``lat.N.gz``: the same lattices as a Kaldi archive (binary ``Lattice``: transition-ids in,
+  words out, weights ``graph,acoustic`` with the acoustic cost unscaled, as Kaldi's decoders
+  write them; :mod:`nghf.lattice.kaldi_io`), for Kaldi's lattice tools, kaldifst or k2;
 * ``stats.N.json``: frames, seconds, utterances without a final state.
 
 Everything is written atomically; a ``.done`` marker beside ``tra.N`` makes the job a no-op
@@ -21,6 +24,8 @@ import numpy as np
 
 from nghf.decode.decoder import Decoder
 from nghf.decode.lattice_arrays import RawLattice, save_lattices
+from nghf.lattice import convert
+from nghf.lattice.kaldi_io import write_lattice_archive
 from nghf.score.text import format_text, read_utt2spk
 from nghf.utils.atomic import atomic_write_text, is_done, mark_done
 from nghf.utils.logging import get_logger, progress
@@ -42,6 +47,14 @@ def job_share(utts: Sequence[str], nj: int, job: int) -> list[str]:
     if not 1 <= job <= nj:
         raise ValueError(f"job {job} is not in 1..{nj}")
     return list(utts[job - 1 :: nj])
+
+
+def kaldi_raw_lattice(lat: RawLattice) -> convert.RawLattice:
+    """A decoder lattice in the arc-table form :func:`~nghf.lattice.kaldi_io.write_lattice_archive` writes."""
+    arcs = np.column_stack([lat.src, lat.dst, lat.ilabel, lat.olabel, lat.graph_cost, lat.ac_cost]).astype(np.float64)
+    finals = {int(s): (float(g), float(a))
+              for s, g, a in zip(lat.final_state.tolist(), lat.final_graph.tolist(), lat.final_ac.tolist(), strict=True)}
+    return convert.RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs.reshape(-1, 6))
 
 
 def decode_job(decoder: Decoder, logliks: Iterable[tuple[str, np.ndarray]], out_dir: str | Path, job: int,
@@ -72,6 +85,7 @@ def decode_job(decoder: Decoder, logliks: Iterable[tuple[str, np.ndarray]], out_
              "lattices": decoder.config.lattices}
     if decoder.config.lattices:
         save_lattices(out_dir / f"lat.{job}.npz", lattices)
+        write_lattice_archive(out_dir / f"lat.{job}.gz", ((u, kaldi_raw_lattice(lattices[u])) for u in sorted(lattices)))
     atomic_write_text(out_dir / f"stats.{job}.json", json.dumps(stats, indent=1) + "\n")
     atomic_write_text(tra_path, format_text(hyps))
     mark_done(tra_path)

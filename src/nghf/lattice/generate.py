@@ -17,7 +17,10 @@ Per utterance (:class:`DenominatorGenerator`):
    the pruned lattice contains the decoder's best path.
 
 :func:`make_denlats_job` runs one job's utterances and writes ``lat.JOB.npz``
-(:mod:`nghf.lattice.store`), ``stats.JOB.json`` (arcs per frame before/after pruning,
+(:mod:`nghf.lattice.store`), the same lattices as a Kaldi archive ``lat.JOB.gz`` (binary
+``Lattice``, one arc per frame: transition-id, word, graph cost and the unscaled acoustic
+cost ``-loglik`` of the model that made them, as Kaldi's ``make_denlats.sh`` stores them;
+:mod:`nghf.lattice.kaldi_io`), ``stats.JOB.json`` (arcs per frame before/after pruning,
 frames per second, failures by utterance id with the reason, given reference
 alignments the numerator coverage of :func:`nghf.lattice.stats.numerator_coverage`, and given
 reference transcripts the oracle WER of :func:`nghf.lattice.stats.oracle_errors`) and
@@ -42,6 +45,7 @@ from nghf.decode.graph import DecodingGraph
 from nghf.decode.lattice_arrays import RawLattice as ArrayLattice
 from nghf.lattice.convert import RawLattice, raw_to_lattice
 from nghf.lattice.fb import arc_posteriors
+from nghf.lattice.kaldi_io import lattice_to_raw, write_lattice_archive
 from nghf.lattice.numerator import TransitionMaps
 from nghf.lattice.stats import numerator_coverage, oracle_errors
 from nghf.lattice.store import save_lattice_archive
@@ -334,6 +338,7 @@ def make_denlats_job(
         log.info("job %d: %s is done already; skipping", job, lat_path)
         return json.loads(stats_path.read_text(encoding="utf-8"))
     lattices: list[Lattice] = []
+    kaldi_lattices: list[tuple[str, RawLattice]] = []
     failed: dict[str, str] = {}
     frames = arcs = raw_arcs = 0
     cov_frames = cov_covered = cov_utts = cov_paths = 0
@@ -347,13 +352,15 @@ def make_denlats_job(
         t0 = time.monotonic()
         made_all = generator.generate_many(chunk)
         lattice_seconds += time.monotonic() - t0
-        for (utt, _), made in zip(chunk, made_all, strict=True):
+        for (utt, loglik), made in zip(chunk, made_all, strict=True):
             if isinstance(made, LatticeError):
                 failed[utt] = str(made)
                 log.warning("%s", made)
                 continue
             lat = made.lattice
             lattices.append(lat)
+            ac = -np.asarray(loglik, dtype=np.float64)[lat.frame.numpy(), lat.pdf.numpy()]
+            kaldi_lattices.append((utt, lattice_to_raw(lat, ac)))
             frames += lat.num_frames
             arcs += lat.num_arcs
             raw_arcs += made.arcs_before_pruning
@@ -373,6 +380,7 @@ def make_denlats_job(
                 cov_paths += int(in_lat)
     seconds = time.monotonic() - start
     size = save_lattice_archive(lat_path, lattices)
+    write_lattice_archive(out_dir / f"lat.{job}.gz", kaldi_lattices)
     atomic_write_text(out_dir / f"failed.{job}", "".join(f"{u} {r}\n" for u, r in sorted(failed.items())))
     stats: dict[str, Any] = {
         "job": job, "utterances": utterances, "lattices": len(lattices), "failed": failed,

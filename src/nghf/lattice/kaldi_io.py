@@ -17,6 +17,9 @@ objects are a newline, one line per arc (``src dst ilabel olabel [g,a]`` or, com
 ``src dst word [g,a,t1_t2_...]``) or final state (``state [weight]``; an omitted weight is
 One), and a terminating empty line. Infinite (Zero) final weights mark non-final states.
 
+Archives whose name ends in ``.gz`` are written gzipped, as Kaldi's ``steps/`` keep their
+``lat.JOB.gz``; reading recognises gzip by its magic bytes (or ``ark:gunzip -c FILE|``).
+
 Everything is read into :class:`~nghf.lattice.convert.RawLattice` (a compact arc with a
 transition-id string of length n becomes a chain of n arcs, the word and weight on the first),
 and :func:`read_frame_lattices` converts on to the frame-synchronous form. Writing takes
@@ -26,18 +29,21 @@ Errors name the file, the utterance and (in text) the line.
 
 from __future__ import annotations
 
+import gzip
 import io
 import math
 import struct
 import sys
+import time
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
 
-from nghf.lattice.convert import RawArc, RawLattice, raw_to_lattice
+from nghf.lattice.convert import RawArc, RawLattice, _arc_columns, raw_to_lattice
 from nghf.lattice.types import Lattice, LatticeError
 from nghf.utils.atomic import atomic_path
 
@@ -53,14 +59,23 @@ class KaldiFormatError(LatticeError):
 
 # ---------------------------------------------------------------------------- specifiers
 def _strip_specifier(spec: str | Path) -> str:
-    """``ark:foo``, ``ark,t:foo`` → ``foo`` (``scp`` is not supported for lattices here)."""
+    """``ark:foo``, ``ark,t:foo``, ``ark:gunzip -c foo|`` → ``foo``.
+
+    ``scp`` and other pipes are not supported for lattices here: gzip is recognised by its
+    magic bytes, which covers the pipe Kaldi recipes use.
+    """
     text = str(spec)
     if ":" in text and text.split(":", 1)[0].replace(",", "").isalpha():
         kind, rest = text.split(":", 1)
         opts = kind.split(",")
         if opts[0] != "ark":
             raise KaldiFormatError(f"{spec}: only ark: specifiers are supported for lattices, got {opts[0]}:")
-        return rest
+        text = rest
+    if text.endswith("|"):
+        words = text[:-1].split()
+        if len(words) == 3 and words[:2] == ["gunzip", "-c"]:
+            return words[2]
+        raise KaldiFormatError(f"{spec}: pipes other than 'gunzip -c FILE|' are not supported for lattices")
     return text
 
 
@@ -268,6 +283,11 @@ def read_lattice_archive(spec: str | Path) -> Iterator[tuple[str, RawLattice]]:
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise KaldiFormatError(f"{name}: damaged gzip lattice archive: {err}") from None
     r = _Reader(data, name)
     while not r.eof():
         utt = r.key()
@@ -314,10 +334,10 @@ def lattice_to_raw(lat: Lattice, acoustic_costs: torch.Tensor | np.ndarray | Non
     weights; by default 0.
     """
     ac = np.zeros(lat.num_arcs) if acoustic_costs is None else np.asarray(acoustic_costs, dtype=np.float64)
-    arcs = [
-        (s, d, tid, w, g, float(a))
-        for (s, d, _p, tid, _ph, g, w), a in zip(lat.arc_rows(), ac.tolist(), strict=True)
-    ]
+    if ac.shape != (lat.num_arcs,):
+        raise LatticeError(f"utterance {lat.utt_id}: {ac.shape} acoustic costs for {lat.num_arcs} arcs")
+    arcs = np.column_stack([x.numpy().astype(np.float64) for x in (lat.src, lat.dst, lat.tid, lat.word, lat.graph_cost)]
+                           + [ac]) if lat.num_arcs else np.zeros((0, 6))
     finals = {int(f): (float(c), 0.0) for f, c in zip(lat.final_states.tolist(), lat.final_costs.tolist(), strict=True)}
     return RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs)
 
@@ -326,13 +346,57 @@ def _fmt(x: float) -> str:
     return "Infinity" if math.isinf(x) else f"{x:.9g}"
 
 
+def _arc_tuples(raw: RawLattice) -> list[RawArc]:
+    """The arcs as ``(src, dst, ilabel, olabel, graph, acoustic)`` tuples of ints and floats
+    (``raw.arcs`` may be an ``(A, 6)`` float array)."""
+    if isinstance(raw.arcs, np.ndarray):
+        return [(int(s), int(d), int(i), int(o), g, a) for s, d, i, o, g, a in raw.arcs.tolist()]
+    return list(raw.arcs)
+
+
 def _compact_arcs(raw: RawLattice, utt: str) -> list[tuple[int, int, int, float, float, list[int]]]:
     """A raw lattice as compact arcs: each arc keeps one transition-id (or none) and its word.
 
     Compact arcs are acceptor arcs labelled by the word; a raw arc whose input is a transition-id
     becomes a compact arc with that one-element string.
     """
-    return [(s, d, w, g, a, [tid] if tid else []) for s, d, tid, w, g, a in raw.arcs]
+    return [(s, d, w, g, a, [tid] if tid else []) for s, d, tid, w, g, a in _arc_tuples(raw)]
+
+
+_STATE_RECORD = np.dtype([("g", "<f4"), ("a", "<f4"), ("n", "<i8")])  # final weight, arc count
+_ARC_RECORD = np.dtype([("i", "<i4"), ("o", "<i4"), ("g", "<f4"), ("a", "<f4"), ("d", "<i4")])
+
+
+def _lattice_body(raw: RawLattice, utt: str) -> bytes:
+    """The per-state part of a binary ``Lattice`` (not compact), built with array operations.
+
+    The layout is, state after state, its final weight and arc count (16 bytes) followed by its
+    arcs (20 bytes each): all arc records are made at once, sorted by source state (stably, so
+    a state keeps its arc order), and each state's record is inserted before its first arc.
+    Decoder and denominator lattices have millions of arcs per job; a loop per arc would cost
+    more than the decoding it records.
+    """
+    cols = _arc_columns(raw)
+    n = raw.num_states
+    src = cols[:, 0].astype(np.int64)
+    bad = np.flatnonzero((src < 0) | (src >= n) | (cols[:, 1] < 0) | (cols[:, 1] >= n))
+    if bad.size:
+        raise KaldiFormatError(f"utterance {utt}: arc {bad[0]} refers to a state outside 0..{n - 1}")
+    order = np.argsort(src, kind="stable")
+    cols, src = cols[order], src[order]
+    arcs = np.empty(len(cols), dtype=_ARC_RECORD)
+    arcs["i"], arcs["o"], arcs["d"] = cols[:, 2], cols[:, 3], cols[:, 1]
+    arcs["g"], arcs["a"] = cols[:, 4], cols[:, 5]
+    states = np.empty(n, dtype=_STATE_RECORD)
+    states["g"], states["a"] = np.inf, np.inf
+    for s, (g, a) in raw.finals.items():
+        states[s] = (g, a, 0)
+    counts = np.bincount(src, minlength=n)
+    states["n"] = counts
+    first_arc = np.concatenate([[0], np.cumsum(counts)[:-1]]) if n else np.zeros(0, dtype=np.int64)
+    where = np.repeat(first_arc * _ARC_RECORD.itemsize, _STATE_RECORD.itemsize)
+    body = np.insert(arcs.view(np.uint8), where, states.view(np.uint8))
+    return body.tobytes()
 
 
 def _write_binary(out: io.BytesIO, raw: RawLattice, compact: bool, utt: str) -> None:
@@ -340,13 +404,12 @@ def _write_binary(out: io.BytesIO, raw: RawLattice, compact: bool, utt: str) -> 
     for s in ("vector", _COMPACT_ARC if compact else _LATTICE_ARC):
         out.write(struct.pack("<i", len(s)) + s.encode("ascii"))
     out.write(struct.pack("<iiQqqq", 2, 0, _PROPERTIES, raw.start, raw.num_states, len(raw.arcs)))
+    if not compact:
+        out.write(_lattice_body(raw, utt))
+        return
     by_state: dict[int, list] = {}
-    if compact:
-        for arc in _compact_arcs(raw, utt):
-            by_state.setdefault(arc[0], []).append(arc)
-    else:
-        for arc in raw.arcs:
-            by_state.setdefault(arc[0], []).append(arc)
+    for arc in _compact_arcs(raw, utt):
+        by_state.setdefault(arc[0], []).append(arc)
 
     def weight(g: float, a: float, tids: list[int]) -> bytes:
         b = struct.pack("<ff", g, a)
@@ -360,13 +423,8 @@ def _write_binary(out: io.BytesIO, raw: RawLattice, compact: bool, utt: str) -> 
         out.write(weight(g, a, []))
         arcs = by_state.get(s, [])
         out.write(struct.pack("<q", len(arcs)))
-        for arc in arcs:
-            if compact:
-                _, d, w, g, a, tids = arc
-                out.write(struct.pack("<ii", w, w) + weight(g, a, tids) + struct.pack("<i", d))
-            else:
-                _, d, tid, w, g, a = arc
-                out.write(struct.pack("<ii", tid, w) + weight(g, a, []) + struct.pack("<i", d))
+        for _, d, w, g, a, tids in arcs:
+            out.write(struct.pack("<ii", w, w) + weight(g, a, tids) + struct.pack("<i", d))
 
 
 def _write_text(out: io.BytesIO, raw: RawLattice, compact: bool, utt: str) -> None:
@@ -379,7 +437,7 @@ def _text_lines(raw: RawLattice, compact: bool, utt: str) -> list[str]:
     # OpenFST prints the start state's arcs first; states in order otherwise.
     order = [raw.start] + [s for s in range(raw.num_states) if s != raw.start]
     by_state: dict[int, list] = {}
-    arcs = _compact_arcs(raw, utt) if compact else raw.arcs
+    arcs = _compact_arcs(raw, utt) if compact else _arc_tuples(raw)
     for arc in arcs:
         by_state.setdefault(arc[0], []).append(arc)
     for s in order:
@@ -402,7 +460,8 @@ def write_lattice_archive(
     """Write ``(utt_id, RawLattice)`` pairs as a Kaldi archive (atomically); returns the count.
 
     ``compact=True`` writes ``CompactLattice`` objects (one transition-id per arc), otherwise
-    ``Lattice``.
+    ``Lattice``. A path ending in ``.gz`` is written gzipped (fastest level: the arrays of
+    floats compress little more at higher levels, and any gzip reader reads it).
     """
     target = _strip_specifier(path)
     count = 0
@@ -420,6 +479,50 @@ def write_lattice_archive(
     if target == "-":
         sys.stdout.buffer.write(buf.getvalue())
         return count
+    data = buf.getvalue()
+    if target.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=1, mtime=0)
     with atomic_path(target) as tmp:
-        Path(tmp).write_bytes(buf.getvalue())
+        Path(tmp).write_bytes(data)
     return count
+
+
+# ---------------------------------------------------------------------------- importing
+def import_kaldi_lattices(
+    archive: str | Path,
+    out_path: str | Path,
+    tid_to_pdf: np.ndarray,
+    tid_to_phone: np.ndarray,
+    frames: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Convert one Kaldi lattice archive (e.g. a ``lat.JOB.gz`` of Kaldi's ``make_denlats.sh``)
+    into an nghf lattice store ``out_path`` (``lat.JOB.npz``, :mod:`nghf.lattice.store`).
+
+    Lattices are converted to the frame-synchronous form with the transition model's maps
+    (graph costs kept, acoustic costs dropped: training recomputes them); ``frames``
+    (utterance → feature frames at the model's frame rate) checks their lengths. Any lattice
+    that cannot be converted is an error naming the archive and the utterance: a store is
+    either complete or not written. Returns statistics in the shape of a denominator-lattice
+    job's ``stats.JOB.json`` (:func:`nghf.lattice.stats.summarise_jobs` reads them).
+    """
+    from nghf.lattice.store import save_lattice_archive
+
+    start = time.monotonic()
+    lats = list(read_frame_lattices(archive, tid_to_pdf, tid_to_phone, frames))
+    if not lats:
+        raise KaldiFormatError(f"{_strip_specifier(archive)}: no lattices in the archive")
+    size = save_lattice_archive(out_path, lats)
+    frames_total = sum(lat.num_frames for lat in lats)
+    arcs = sum(lat.num_arcs for lat in lats)
+    seconds = time.monotonic() - start
+    return {
+        "job": _job_number(Path(out_path)), "imported_from": str(_strip_specifier(archive)),
+        "utterances": len(lats), "lattices": len(lats), "failed": {}, "frames": frames_total,
+        "arcs": arcs, "arcs_before_pruning": arcs, "arcs_per_frame": round(arcs / max(frames_total, 1), 3),
+        "seconds": round(seconds, 3), "bytes": size,
+    }
+
+
+def _job_number(path: Path) -> int:
+    parts = path.name.split(".")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 1

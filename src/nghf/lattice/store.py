@@ -14,6 +14,9 @@ damaged or foreign file with an error naming the file and the utterance.
 
 :class:`LatticeStore` opens every ``lat.*.npz`` of a directory, indexes utterances (only the
 small per-utterance arrays are read up front) and loads an archive's arc arrays on first use.
+A directory of Kaldi lattices (``lat.*.gz`` only) is an error that says how to import them
+(``nghf-import-lattices``, :func:`nghf.lattice.kaldi_io.import_kaldi_lattices`): converting
+needs the transition model, which the store does not have.
 """
 
 from __future__ import annotations
@@ -183,6 +186,10 @@ class LatticeStore:
             root = Path(source)
             if root.is_dir():
                 files = sorted(root.glob(pattern), key=archive_job)
+                if not files and any(root.glob("lat.*.gz")):
+                    raise LatticeError(
+                        f"{root}: holds Kaldi lattice archives (lat.*.gz) but no nghf ones ({pattern}); "
+                        f"convert them with: nghf-import-lattices --trans-model <ali-dir>/final.mdl {root} <denlat-dir>")
                 if not files:
                     raise LatticeError(f"{root}: no lattice archives ({pattern})")
             elif root.is_file():
