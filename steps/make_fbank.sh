@@ -38,7 +38,10 @@ featdir=$(cd "$featdir" && pwd -P)
 
 # Features must be computed for a valid data dir (old features are ignored here).
 nghf-validate-data --no-feats --no-text "$data" > "$logdir/validate_input.log" \
-  || { cat "$logdir/validate_input.log" >&2; echo "$0: fix $data first (steps/fix_data_dir.sh)" >&2; exit 1; }
+  || { cat "$logdir/validate_input.log" >&2
+       echo "$0: fix $data first: steps/fix_data_dir.sh removes the utterances whose audio is missing or empty" \
+         "and ids missing from a file; other audio errors (sample rate, truncated files) need the data preparation fixed" >&2
+       exit 1; }
 
 split_opts=()
 splitdir=$data/split$nj

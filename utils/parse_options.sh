@@ -15,8 +15,10 @@
 # and is then called as `script --nj 8 --cmd "utils/run_slurm.sh" data/train exp/mono`.
 # `--help` prints the usage and every option with the value it has before parsing (the
 # script's own default), so the help text cannot drift from the behaviour. `--config FILE`
-# reads `name=value` lines first. An unknown option, a missing value, or a non-boolean value
-# for a true/false option is a one-line error plus the usage line, with exit status 1.
+# reads `name=value` lines first. An unknown option, a missing value, a non-boolean value
+# for a true/false option, or a non-number for an option whose default is a number (see
+# _po_set) is a one-line error plus the usage line, with exit status 1, before the script
+# has done anything.
 # Options must come before positional arguments; `--` ends them.
 
 _po_script=$0
@@ -104,11 +106,32 @@ _po_known() {
   return 1
 }
 
+# An option whose default is a number takes a number: an integer default an integer, any other
+# numeric default an integer or a decimal (1e-5 too). Checked here, before the script runs,
+# so that a bad value (--nj abc) stops it before it removes a done marker or an output. A
+# word the option's comment lists as "word: meaning" (e.g. "none: off") is accepted too.
+_po_int_re='^[-+]?[0-9]+$'
+_po_num_re='^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'
+
 _po_set() {
-  local name=$1 value=$2 current
+  local name=$1 value=$2 current default="" comment="" i
   current=${!name-}
   if [[ $current == true || $current == false ]] && [[ $value != true && $value != false ]]; then
     usage_error "option --${name//_/-} takes true or false, got '$value'"
+  fi
+  for i in "${!_po_names[@]}"; do
+    if [[ ${_po_names[$i]} == "$name" ]]; then
+      default=${_po_defaults[$i]}
+      comment=${_po_comments[$i]}
+      break
+    fi
+  done
+  if [[ -z $value || $comment != *"$value:"* ]]; then
+    if [[ $default =~ $_po_int_re ]] && ! [[ $value =~ $_po_int_re ]]; then
+      usage_error "option --${name//_/-} takes an integer, got '$value'"
+    elif [[ $default =~ $_po_num_re ]] && ! [[ $value =~ $_po_num_re ]]; then
+      usage_error "option --${name//_/-} takes a number, got '$value'"
+    fi
   fi
   printf -v "$name" '%s' "$value"
 }

@@ -10,7 +10,7 @@ every removed line, and the feature extractor refuses bad audio naming the recor
 | empty / whitespace-only transcript   | error ``empty or whitespace-only``         | ``empty transcript`` removed            |
 | non-UTF-8 text                       | error ``not valid UTF-8 (byte N)``         | removed with that reason                |
 | OOV words                            | warning per utterance + counted OOV report | (kept: a lexicon decision)              |
-| missing / zero-length audio          | error naming the wav.scp line and file     | (kept) fbank: error naming recording    |
+| missing / zero-length audio          | error naming the wav.scp line and file     | removed with its utterances (see test_rel_bad_input.py); fbank: error naming recording |
 | wrong sample rate                    | error ``sample rate 8000 Hz, expected``    | (kept) fbank: error naming recording    |
 | segment past the end of recording    | error ``segment end ... past the end``     | removed (with reco2dur), fbank: error   |
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -159,6 +160,47 @@ def read_mat(rxspec: str, key: str | None = None, where: str | None = None) -> n
     except Exception as err:  # kaldi-io raises assorted types on damaged data
         raise ArchiveError(f"{what}cannot read matrix {rxspec} (truncated or corrupt archive?): "
                            f"{_describe(err)}") from None
+
+
+_ELEMENT_BYTES = {b"FM ": 4, b"DM ": 8, b"FV ": 4, b"DV ": 8}
+
+
+def matrix_record_problem(handle: BinaryIO, offset: int, size: int) -> str | None:
+    """What is wrong with the binary Kaldi matrix at byte ``offset`` of an open archive of
+    ``size`` bytes (``None`` if its header is valid and all its data is in the file).
+
+    Only the header is read: the token (``FM``/``DM``, ``CM``/``CM2``/``CM3`` compressed),
+    the dimensions, and from them the record's end, which must not pass the end of the file.
+    A text matrix (no ``\0B``) is not checked. This is what makes a truncated archive an error
+    of validation rather than of the training job that reads it hours later.
+    """
+    if offset >= size:
+        return f"offset {offset} is at or past the end of the archive ({size} bytes)"
+    handle.seek(offset)
+    head = handle.read(24)
+    if head[:2] != b"\0B":
+        return None if head[:1] == b"[" or head[:2] == b" [" else f"no binary matrix at byte {offset}"
+    token = head[2:6] if head[2:5] in (b"CM2", b"CM3") else head[2:5]
+    if token in _ELEMENT_BYTES:
+        if len(head) < 15 or head[5:6] != b"\x04" or head[10:11] != b"\x04":
+            return f"matrix header at byte {offset} is cut off"
+        rows, cols = struct.unpack("<i", head[6:10])[0], struct.unpack("<i", head[11:15])[0]
+        end = offset + 15 + rows * cols * _ELEMENT_BYTES[token]
+    elif token in (b"CM ", b"CM2 ", b"CM3 "):
+        start = offset + 2 + len(token)
+        if len(head) < start - offset + 16:
+            return f"compressed matrix header at byte {offset} is cut off"
+        rows, cols = struct.unpack_from("<ii", head, start - offset + 8)
+        per = {b"CM ": rows * cols + 8 * cols, b"CM2 ": 2 * rows * cols, b"CM3 ": rows * cols}[token]
+        end = start + 16 + per
+    else:
+        return f"unknown matrix type {head[2:6]!r} at byte {offset}"
+    if rows < 0 or cols < 0:
+        return f"matrix at byte {offset} has negative dimensions {rows}x{cols}"
+    if end > size:
+        return (f"archive is truncated: the {rows}x{cols} matrix at byte {offset} ends at byte {end}, "
+                f"the file at {size}")
+    return None
 
 
 def iter_kaldi_table(reader_cls: type, kind: str, path: str | Path) -> Iterator[tuple[str, Any]]:

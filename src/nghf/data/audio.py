@@ -5,6 +5,12 @@ command ending in ``|`` whose standard output is a WAV stream (Kaldi's conventio
 speed perturbation: ``sox in.wav -t wav - speed 0.9 |``). Samples are returned as float32
 on Kaldi's scale (16-bit integer range, as Kaldi's ``WaveData`` holds them), because that is
 what Kaldi-compatible fbank features are computed from.
+
+A WAV file whose header promises more samples than the file holds (a copy or download cut
+short) is an error naming the recording and the file, in :func:`audio_info` and
+:func:`read_audio`: soundfile quietly reports only the samples present, which would turn a
+1 s recording cut to 478 samples into one feature frame. Kaldi warns here; a recipe should
+stop.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import shlex
+import struct
 import subprocess
 from pathlib import Path
 
@@ -74,6 +81,48 @@ def _run_pipe(spec: str, reco: str) -> bytes:
     return proc.stdout
 
 
+def wav_truncation(path: str | Path) -> tuple[int, int] | None:
+    """``(declared, present)`` sample frames of a RIFF/WAVE file whose ``data`` chunk is longer
+    than what the file holds; ``None`` for a complete file or one that is not a plain WAV.
+
+    Only the chunk headers are read. A data size of 0 or ``0xFFFFFFFF`` (what streaming writers
+    put there when they cannot seek back) declares no length and is not a truncation.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            cid, length = chunk[:4], struct.unpack("<I", chunk[4:8])[0]
+            if cid == b"fmt " and length >= 14:
+                block_align = struct.unpack("<H", f.read(14)[12:14])[0]
+            elif cid == b"data":
+                if length in (0, 0xFFFFFFFF) or block_align <= 0:
+                    return None
+                present = size - (pos + 8)
+                if present >= length:
+                    return None
+                return length // block_align, present // block_align
+            pos += 8 + length + (length & 1)
+    return None
+
+
+def _check_complete(path: str, reco: str, rate: int) -> None:
+    """Raise :class:`AudioError` if the WAV file ``path`` is shorter than its header says."""
+    cut = wav_truncation(path)
+    if cut is not None:
+        declared, present = cut
+        raise AudioError(
+            f"recording '{reco}': audio file {path} is truncated: its header declares {declared} samples "
+            f"({declared / rate:.3f} s at {rate} Hz) but the file holds {present} ({present / rate:.3f} s)")
+
+
 def audio_info(spec: str, reco: str = "?") -> AudioInfo:
     """Sample rate, length and channels of a recording (runs the command for a pipe)."""
     if is_pipe(spec):
@@ -88,6 +137,7 @@ def audio_info(spec: str, reco: str = "?") -> AudioInfo:
         info = sf.info(path)
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError(f"recording '{reco}': cannot read audio header of {path}: {err}") from None
+    _check_complete(path, reco, int(info.samplerate))
     return AudioInfo(int(info.samplerate), int(info.frames), int(info.channels))
 
 
@@ -118,10 +168,13 @@ def read_audio(
                 raise AudioError(f"recording '{reco}': audio file {path} does not exist")
             with sf.SoundFile(path) as f:
                 rate = f.samplerate
+                _check_complete(path, reco, rate)
                 first = int(round(start * rate))
                 last = f.frames if end is None else min(int(round(end * rate)), f.frames)
                 f.seek(min(first, f.frames))
                 data = f.read(max(0, last - first), dtype="int16", always_2d=False)
+    except AudioError:
+        raise  # already names the recording and the file
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError(f"recording '{reco}': cannot read audio from {spec!r}: {err}") from None
     return _to_kaldi_scale(np.asarray(data)), int(rate)

@@ -150,7 +150,9 @@ def compute_data_dir_fbank(
                     info = audio_info(spec, reco)
                     rate, num_samples = info.sample_rate, info.num_samples
             except AudioError as err:
-                raise DataDirError(f"{where}/wav.scp: {err}") from None
+                utts = by_reco[reco]
+                named = ", ".join(f"'{u}'" for u in utts[:5]) + (f" and {len(utts) - 5} more" if len(utts) > 5 else "")
+                raise DataDirError(f"{where}/wav.scp: {err} (utterance{'s' if len(utts) > 1 else ''} {named})") from None
             if rate != cfg.sample_rate:
                 raise DataDirError(f"{where}/wav.scp: recording '{reco}': sample rate {rate} Hz, "
                                    f"but the fbank config expects {cfg.sample_rate} Hz")

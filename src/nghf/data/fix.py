@@ -2,7 +2,8 @@
 
 Kaldi's ``fix_data_dir.sh`` in Python, with an exact account: for every file the number of
 removed lines per reason (duplicate id, undecodable or malformed line, id missing from
-another file, empty transcript, bad segment times, recording without segments), and a copy
+another file, empty transcript, bad segment times, recording without segments, audio file
+missing or empty), and a copy
 of each original file plus its removed lines under ``<dir>/.backup/``. ``spk2utt`` is
 regenerated from ``utt2spk``.
 """
@@ -14,6 +15,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+from nghf.data.audio import referenced_files
 from nghf.data.datadir import RECO_FILES, SPK_FILES, UTT_FILES
 from nghf.data.kaldi_files import Entry, read_table, sort_key, write_lines
 from nghf.utils.logging import get_logger
@@ -49,8 +51,14 @@ class FixReport:
         return sum(sum(c.values()) for c in self.removed.values())
 
 
-def fix_data_dir(path: str | Path, drop_empty_text: bool = True) -> FixReport:
-    """Sort and filter the tables of ``path`` in place; returns what was removed and why."""
+def fix_data_dir(path: str | Path, drop_empty_text: bool = True, check_audio: bool = True) -> FixReport:
+    """Sort and filter the tables of ``path`` in place; returns what was removed and why.
+
+    With ``check_audio``, recordings whose audio file (or a file a ``wav.scp`` pipe reads) is
+    missing or empty are removed, and so are their utterances. Audio that exists but is
+    wrong (sample rate, truncated) is kept: that is for the data preparation to fix, and
+    validation says which.
+    """
     root = Path(path)
     report = FixReport()
     raw: dict[str, list[Entry]] = {}
@@ -80,6 +88,13 @@ def fix_data_dir(path: str | Path, drop_empty_text: bool = True) -> FixReport:
         for key in [k for k in table if k not in keep]:
             removed[name].append((table.pop(key), reason))
 
+    # Recordings whose audio is missing or empty go first, taking their utterances with them
+    # (steps/make_fbank.sh sends the user here when validation finds such audio).
+    if check_audio and "wav.scp" in tables:
+        for key, e in list(tables["wav.scp"].items()):
+            reason = _audio_problem(e.value)
+            if reason:
+                removed["wav.scp"].append((tables["wav.scp"].pop(key), reason))
     # Utterance-level: intersection of all per-utterance files.
     if drop_empty_text and "text" in tables:
         for key in [k for k, e in tables["text"].items() if not e.value.strip()]:
@@ -144,6 +159,17 @@ def fix_data_dir(path: str | Path, drop_empty_text: bool = True) -> FixReport:
         report.kept.setdefault(name, 0)
     log.debug("%s: fixed: %s", root, "; ".join(report.lines()))
     return report
+
+
+def _audio_problem(spec: str) -> str | None:
+    """Why the audio of a ``wav.scp`` value cannot be used at all (missing or empty file), or None."""
+    for f in referenced_files(spec):
+        path = Path(f)
+        if not path.is_file():
+            return "audio file missing"
+        if path.stat().st_size == 0:
+            return "audio file empty"
+    return None
 
 
 def _line_problem(name: str, e: Entry) -> str | None:

@@ -7,7 +7,9 @@ consistent across files (``utt2spk`` vs ``text`` vs ``segments`` vs ``feats.scp`
 utterance ids prefixed by their speaker id (warning only: sorting by utterance then groups
 speakers, which Kaldi's splitting expects); segments with ``0 <= start < end <= duration``
 (duration from ``reco2dur`` or the audio header); non-empty transcripts; audio files that
-exist, are non-empty and have the configured sample rate; ``feats.scp`` archives that exist;
+exist, are non-empty, hold as many samples as their header declares and have the configured
+sample rate; ``feats.scp`` entries whose archive exists and holds the whole matrix at the
+entry's offset (a truncated archive is caught here, not in training);
 optionally an OOV report against a word list (a counted warning per utterance with OOVs). Every problem is an ``Issue`` naming file,
 line and id; nothing is dropped or fixed here (that is ``nghf.data.fix``).
 """
@@ -19,6 +21,7 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
+from nghf.data.ark import matrix_record_problem
 from nghf.data.audio import AudioError, audio_info, is_pipe, referenced_files
 from nghf.data.kaldi_files import Entry, read_table, sort_key
 
@@ -159,7 +162,7 @@ class _Checker:
                     self.error("cmvn.scp", e.line, key, "speaker not in utt2spk")
             for spk in sorted(spks - set(cmvn), key=sort_key):
                 self.error("cmvn.scp", None, spk, "speaker of utt2spk has no CMVN stats")
-        durations = self.check_recordings(wav, reco2dur)
+        durations = self.check_recordings(wav, reco2dur, segments)
         if segments is not None:
             self.same_ids("utt2spk", utt2spk, "segments", segments, "utterance")
             self.check_segments(segments, wav or {}, durations)
@@ -209,8 +212,25 @@ class _Checker:
             elif any(ch in e.value for ch in ("\u00a0", "\u200b", "\ufeff", "\x0b", "\x0c")):
                 self.error("text", e.line, utt, "transcript contains a non-ASCII/odd whitespace character")
 
-    def check_recordings(self, wav: dict[str, Entry] | None, reco2dur: dict[str, Entry] | None) -> dict[str, float]:
-        """Audio existence/rate checks; returns the best known duration of each recording."""
+    def check_recordings(self, wav: dict[str, Entry] | None, reco2dur: dict[str, Entry] | None,
+                         segments: dict[str, Entry] | None = None) -> dict[str, float]:
+        """Audio existence/rate/length checks; returns the best known duration of each recording.
+
+        A recording whose audio cannot be read or is truncated is an error that also names its
+        utterances (from ``segments``; without it the recording is the utterance).
+        """
+        users: dict[str, list[str]] = {}
+        for utt, e in (segments or {}).items():
+            if e.fields:
+                users.setdefault(e.fields[0], []).append(utt)
+
+        def utterances(reco: str) -> str:
+            if segments is None:
+                return f"utterance '{reco}'"
+            utts = users.get(reco, [])
+            shown = ", ".join(f"'{u}'" for u in utts[:5]) + (f" and {len(utts) - 5} more" if len(utts) > 5 else "")
+            return f"utterance{'s' if len(utts) != 1 else ''} {shown}" if utts else "no utterance"
+
         durations: dict[str, float] = {}
         if reco2dur is not None:
             if wav is not None:
@@ -235,7 +255,7 @@ class _Checker:
             try:
                 info = audio_info(spec, reco)
             except AudioError as err:
-                self.error("wav.scp", e.line, reco, str(err).split(": ", 1)[-1])
+                self.error("wav.scp", e.line, reco, f"{str(err).split(': ', 1)[-1]} ({utterances(reco)})")
                 continue
             if info.num_samples == 0:
                 self.error("wav.scp", e.line, reco, f"audio file {spec} has no samples (zero length)")
@@ -272,13 +292,26 @@ class _Checker:
                            f"segment end {end} s is past the end of recording '{reco}' ({dur:.3f} s)")
 
     def check_feats(self, feats: dict[str, Entry]) -> None:
-        seen: dict[str, bool] = {}
+        """Every ``feats.scp`` entry's archive exists and holds its whole matrix (headers only)."""
+        by_archive: dict[str, list[tuple[str, Entry, int | None]]] = {}
         for utt, e in feats.items():
-            target = e.value.split(":")[0] if ":" in e.value else e.value
-            if target not in seen:
-                seen[target] = Path(target).is_file()
-            if not seen[target]:
-                self.error("feats.scp", e.line, utt, f"feature archive {target} does not exist")
+            target, _, offset = e.value.rpartition(":")
+            if not target or not offset.isdigit():
+                target, offset = e.value, ""
+            by_archive.setdefault(target, []).append((utt, e, int(offset) if offset else None))
+        for target, entries in by_archive.items():
+            if target.rstrip().endswith("|"):
+                continue  # a command: read only when the features are used
+            if not Path(target).is_file():
+                for utt, e, _ in entries:
+                    self.error("feats.scp", e.line, utt, f"feature archive {target} does not exist")
+                continue
+            size = Path(target).stat().st_size
+            with open(target, "rb") as handle:
+                for utt, e, offset in entries:
+                    problem = None if offset is None else matrix_record_problem(handle, offset, size)
+                    if problem:
+                        self.error("feats.scp", e.line, utt, f"feature archive {target}: {problem}")
 
     def oov_report(self, text: dict[str, Entry], lexicon: Path) -> None:
         if not lexicon.is_file():
