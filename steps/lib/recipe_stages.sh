@@ -159,12 +159,66 @@ ce_train_conf() {
   return 1
 }
 
+# Options lines (utils/stages.sh: stage_options_NAME, run_part) of the stages 8-12 and 20:
+# what shapes each part's output, configs and input models by content hash. A part whose line
+# changes is redone, and the changed model changes the lines of the parts that use it.
+ce_options() {  # ce_options MODEL
+  echo "${1}_ce: $(options_of "$(ce_train_conf "$1")" "$(recipe_conf "model_$1.yaml")" "$exp/tri2/final.mdl")" \
+    "overrides='$ce_overrides'"
+}
+nn_decode_options() {  # nn_decode_options SYSTEM-DIR
+  echo "$(basename "$1"): $(options_of "$1/final.mdl" "$(recipe_conf decode.yaml)")" \
+    "decode_opts='${nn_decode_opts:-$decode_opts}' epoch_dev_wer=${epoch_dev_wer:-seq}"
+}
+denlat_options() {  # denlat_options MODEL
+  echo "${1}_denlats: $(options_of "$exp/${1}_ce/final.mdl")" \
+    "denlat_opts='${denlat_opts:-"--lattice-beam 6 --max-arcs-per-frame 50"}' nn_align=${nn_align:-false}"
+}
+seq_options() {  # seq_options MODEL CRITERION OPTIMISER
+  echo "${1}_${2}_${3}: $(options_of "$(recipe_conf "criterion_$2.yaml")" "$(recipe_conf "optim_$3.yaml")" \
+    "$(recipe_conf train_seq.yaml)" "$exp/${1}_ce/final.mdl" "$exp/${1}_denlats/stats.json" \
+    "$data/lang/phones/silence.csl") overrides='$seq_overrides' nn_align=${nn_align:-false}"
+}
+seq_systems() {  # "MODEL CRITERION OPTIMISER" per line
+  local m crit opt
+  for m in $models; do
+    for crit in $criteria; do
+      for opt in $optimisers; do echo "$m $crit $opt"; done
+    done
+  done
+}
+stage_options_ce_train() { local m; for m in $models; do ce_options "$m"; done; }
+stage_options_ce_decode() { local m; for m in $models; do nn_decode_options "$exp/${m}_ce"; done; }
+stage_options_denlats() { local m; for m in $models; do denlat_options "$m"; done; }
+# (Loops over the systems read them into an array first: a loop reading a pipe would hand
+# its stdin to every command in the loop body.)
+stage_options_seq_train() {
+  local sys
+  local -a systems
+  mapfile -t systems < <(seq_systems)
+  for sys in "${systems[@]}"; do
+    # shellcheck disable=SC2086  # "model criterion optimiser"
+    seq_options $sys
+  done
+}
+stage_options_seq_decode() {
+  local sys
+  local -a systems
+  mapfile -t systems < <(seq_systems)
+  for sys in "${systems[@]}"; do nn_decode_options "$exp/${sys// /_}"; done
+}
+stage_options_results() { options_of "$results" ${expected_systems:+"$expected_systems"}; }
+
+train_ce_model() {
+  steps/train_ce.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" --overrides "$ce_overrides" \
+    --train-config "$(ce_train_conf "$1")" --model-config "$(recipe_conf "model_$1.yaml")" \
+    "$data/train" "$exp/tri2_ali" "$exp/tri2_ali/num_pdfs" "$exp/${1}_ce"
+}
+
 stage_ce_train() {
   local m
   for m in $models; do
-    steps/train_ce.sh --cmd "$cuda_cmd" --device "$device" --num-workers "$num_workers" --overrides "$ce_overrides" \
-      --train-config "$(ce_train_conf "$m")" --model-config "$(recipe_conf "model_$m.yaml")" \
-      "$data/train" "$exp/tri2_ali" "$exp/tri2_ali/num_pdfs" "$exp/${m}_ce"
+    run_part 8 ce_train "${m}_ce" "$(ce_options "$m")" train_ce_model "$m"
   done
 }
 
@@ -194,11 +248,15 @@ decode_epochs_if() {
     "$exp/tri2/graph" "$data/dev" "$2"
 }
 
+decode_ce_model() {
+  decode_and_record "$exp/${1}_ce"
+  decode_epochs_if ce "$exp/${1}_ce"
+}
+
 stage_ce_decode() {
   local m
   for m in $models; do
-    decode_and_record "$exp/${m}_ce"
-    decode_epochs_if ce "$exp/${m}_ce"
+    run_part 9 ce_decode "${m}_ce" "$(nn_decode_options "$exp/${m}_ce")" decode_ce_model "$m"
   done
 }
 
@@ -208,19 +266,24 @@ num_ali_dir() {
   if [[ ${nn_align:-false} == true ]]; then echo "$exp/$1_ali"; else echo "$exp/tri2_ali"; fi
 }
 
+denlats_model() {
+  local m=$1 opts=${denlat_opts:-"--lattice-beam 6 --max-arcs-per-frame 50"}
+  if [[ ${nn_align:-false} == true ]]; then
+    steps/align_nn.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" --device "$device" \
+      "$data/train" "$data/lang" "$exp/tri2" "$exp/${m}_ce/final.mdl" "$(num_ali_dir "$m")"
+    steps/ali_to_pdf.sh "$(num_ali_dir "$m")"
+  fi
+  # shellcheck disable=SC2086  # opts is a list of options
+  steps/make_denlats.sh --nj "$(nj_for "$data/train")" --cmd "$decode_cmd" --device "$device" \
+    $opts --ali-dir "$(num_ali_dir "$m")" \
+    "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
+}
+
 stage_denlats() {
-  local m opts=${denlat_opts:-"--lattice-beam 6 --max-arcs-per-frame 50"}
+  local m
   steps/mkgraph.sh "$data/lang_bg" "$exp/tri2" "$exp/tri2/graph_bg"  # a no-op after stage gmm_decode
   for m in $models; do
-    if [[ ${nn_align:-false} == true ]]; then
-      steps/align_nn.sh --nj "$(nj_for "$data/train")" --cmd "$train_cmd" --device "$device" \
-        "$data/train" "$data/lang" "$exp/tri2" "$exp/${m}_ce/final.mdl" "$(num_ali_dir "$m")"
-      steps/ali_to_pdf.sh "$(num_ali_dir "$m")"
-    fi
-    # shellcheck disable=SC2086  # opts is a list of options
-    steps/make_denlats.sh --nj "$(nj_for "$data/train")" --cmd "$decode_cmd" --device "$device" \
-      $opts --ali-dir "$(num_ali_dir "$m")" \
-      "$exp/tri2/graph_bg" "$data/train" "$exp/${m}_ce/final.mdl" "$exp/${m}_denlats"
+    run_part 10 denlats "${m}_denlats" "$(denlat_options "$m")" denlats_model "$m"
   done
 }
 
@@ -237,25 +300,24 @@ train_seq_system() {
 }
 
 # The systems are independent: par_train_jobs of them (cmd.sh) train side by side, the
-# second-order ones (the longest) first. Locally that shares the CPU cores; a local GPU, or
+# second-order ones (the longest) first. Each is a part of the stage (run_part): after a
+# finished run, an added optimiser or criterion trains only the new systems, and a system
+# whose configs or inputs changed is retrained; the others are kept. Locally that shares the CPU cores; a local GPU, or
 # several distributed workers per system, take one system at a time. On Slurm every job has
 # its own allocation, so the device does not limit them.
 stage_seq_train() {
   local m crit opt sys jobs=${par_train_jobs:-1} cmd=${par_train_cmd:-$cuda_cmd} running=0 failed=0
-  local -a first=() later=()
+  local -a first=() later=() systems
   if [[ ${NGHF_BACKEND:-local} == local && ( $device != cpu || $num_workers -gt 1 ) ]]; then
     jobs=1
     cmd=$cuda_cmd
   fi
-  for m in $models; do
-    for crit in $criteria; do
-      for opt in $optimisers; do
-        case $opt in
-          hf | ng | nghf) first+=("$m $crit $opt") ;;
-          *) later+=("$m $crit $opt") ;;
-        esac
-      done
-    done
+  mapfile -t systems < <(seq_systems)
+  for sys in "${systems[@]}"; do
+    case ${sys##* } in
+      hf | ng | nghf) first+=("$sys") ;;
+      *) later+=("$sys") ;;
+    esac
   done
   for sys in "${first[@]}" "${later[@]}"; do
     read -r m crit opt <<< "$sys"
@@ -263,7 +325,8 @@ stage_seq_train() {
       wait -n || failed=1
       running=$((running - 1))
     fi
-    train_seq_system "$cmd" "$m" "$crit" "$opt" &
+    run_part 11 seq_train "${m}_${crit}_${opt}" "$(seq_options "$m" "$crit" "$opt")" \
+      train_seq_system "$cmd" "$m" "$crit" "$opt" &
     running=$((running + 1))
   done
   while (( running > 0 )); do
@@ -276,15 +339,18 @@ stage_seq_train() {
   fi
 }
 
+decode_seq_system() {
+  decode_and_record "$1"
+  decode_epochs_if seq "$1"
+}
+
 stage_seq_decode() {
-  local m crit opt
-  for m in $models; do
-    for crit in $criteria; do
-      for opt in $optimisers; do
-        decode_and_record "$exp/${m}_${crit}_${opt}"
-        decode_epochs_if seq "$exp/${m}_${crit}_${opt}"
-      done
-    done
+  local sys name
+  local -a systems
+  mapfile -t systems < <(seq_systems)
+  for sys in "${systems[@]}"; do
+    name=${sys// /_}
+    run_part 12 seq_decode "$name" "$(nn_decode_options "$exp/$name")" decode_seq_system "$exp/$name"
   done
 }
 
