@@ -5,7 +5,7 @@
 #   ./run.sh --quick true             the tiny corpus and small systems: the whole pipeline in minutes
 #   ./run.sh --stage 8                resume from stage 8 (finished stages are skipped)
 #   ./run.sh --stage 8 --force true   redo stage 8 onwards
-#   NGHF_BACKEND=slurm ./run.sh       dispatch the parallel jobs through Slurm (cmd.sh)
+#   ./run.sh --backend slurm          dispatch the parallel jobs through Slurm (cmd.sh; or NGHF_BACKEND=slurm)
 #
 # Stages: 0 corpus, 1 data dirs, 2 features, 3 lang + LMs, 4 monophone GMM, 5 triphone GMM
 # (tri1), 6 triphone GMM (tri2) + pdf alignments, 7 GMM graph + decoding, 8 hybrid CE training,
@@ -21,12 +21,17 @@ force=false           # redo stages that already have a .done marker
 quick=false           # true: tiny corpus and small systems (the end-to-end test uses this)
 size=default          # corpus size: tiny or default (--quick true implies tiny)
 nj=2                  # parallel jobs for corpus, features, GMM training, alignment, decoding
+backend=${NGHF_BACKEND:-local}  # job dispatch of cmd.sh: local or slurm
 models="tdnn"         # hybrid models to train: any of "tdnn lstm rnn"
 criteria="mmi mpfe"   # sequence criteria: any of "mmi bmmi mpfe smbr"
 optimisers="sgd adam nghf"  # sequence-training optimisers: any of "sgd adam hf ng nghf"
 nn_align=false        # true: numerators from the CE network's own alignment (steps/align_nn.sh)
 epoch_dev_wer=seq     # dev WER of every epoch's model (plot): seq (sequence-trained systems), all (also CE), none
 num_workers=1         # torch.distributed ranks for CE and sequence training
+tri1_leaves=""        # first triphone pass: tree leaves (empty: 800, with --quick true 200)
+tri1_gauss=""         # first triphone pass: Gaussians (empty: 5000, quick 1000)
+tri2_leaves=""        # second triphone pass: tree leaves, the hybrid models' outputs (empty: 1000, quick 300)
+tri2_gauss=""         # second triphone pass: Gaussians (empty: 7000, quick 1500)
 device=cpu            # device for neural-network training and decoding (cpu, cuda)
 exp=exp               # models, logs, decodes and the results file
 data=data             # Kaldi data directories
@@ -41,6 +46,7 @@ check_nargs 0 "$@"
 
 tools/install.sh
 . ./path.sh
+export NGHF_BACKEND=$backend
 . ./cmd.sh
 stage_dir=$exp
 . utils/stages.sh
@@ -52,7 +58,8 @@ if [[ $quick == true ]]; then
   lm_prune=1e-6          # relative-entropy pruning of the decoding trigram (graph size)
   den_lm_prune=1e-6      # and of the denominator graph's bigram
   mono_gauss=300; mono_iters=15
-  tri1_leaves=200; tri1_gauss=1000; tri2_leaves=300; tri2_gauss=1500; tri_iters=10
+  tri1_leaves=${tri1_leaves:-200}; tri1_gauss=${tri1_gauss:-1000}; tri2_leaves=${tri2_leaves:-300}
+  tri2_gauss=${tri2_gauss:-1500}; tri_iters=10
   ce_overrides="epochs=3"
   seq_overrides="epochs=1 second_order.epochs=1 second_order.utts_per_update=16 second_order.validation_utts=4"
   decode_opts="--beam 10 --lattice-beam 5 --min-lmwt 7 --max-lmwt 21"
@@ -64,7 +71,8 @@ else
   lm_prune=2e-6
   den_lm_prune=2e-6
   mono_gauss=1000; mono_iters=20
-  tri1_leaves=800; tri1_gauss=5000; tri2_leaves=1000; tri2_gauss=7000; tri_iters=20  # ~200 frames/leaf
+  tri1_leaves=${tri1_leaves:-800}; tri1_gauss=${tri1_gauss:-5000}  # ~200 frames/leaf
+  tri2_leaves=${tri2_leaves:-1000}; tri2_gauss=${tri2_gauss:-7000}; tri_iters=20
   ce_overrides=""
   seq_overrides=""
   # GMM decoding (best LM weight ~18); hybrid models' scores are flatter (best weight 3-7): they

@@ -41,7 +41,15 @@ ce=$4
 dir=$5
 check_dirs "$data" "$ali" "$denlats" "$ce"
 check_files "$data/feats.scp" "$ce/final.mdl" "$criterion_config" "$optim_config" "$train_config"
-[[ -f $denlats/.done ]] || { echo "$0: error: $denlats has no finished lattices (run steps/make_denlats.sh)" >&2; exit 1; }
+if [[ ! -f $denlats/.done ]]; then
+  if compgen -G "$denlats/lat.*.gz" > /dev/null && ! compgen -G "$denlats/lat.*.npz" > /dev/null; then
+    echo "$0: error: $denlats holds Kaldi lattices (lat.*.gz); convert them with:" \
+      "nghf-import-lattices --trans-model $ali/final.mdl $denlats <new-denlat-dir>" >&2
+  else
+    echo "$0: error: $denlats has no finished lattices (run steps/make_denlats.sh)" >&2
+  fi
+  exit 1
+fi
 [[ -n $trans_model ]] && check_files "$trans_model"
 [[ -n $den_graph ]] && check_dirs "$den_graph"
 num_pdfs=

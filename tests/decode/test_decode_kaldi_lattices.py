@@ -161,3 +161,16 @@ def test_import_names_the_archive_and_utterance_of_a_bad_lattice(tmp_path, tiny_
     assert r.returncode == 1
     assert "nghf-import-lattices: error:" in r.stderr and "lat.3.gz" in r.stderr and "u7" in r.stderr
     assert "transition-id 99" in r.stderr and not (tmp_path / "out" / ".done").exists()
+
+
+def test_train_seq_step_points_a_kaldi_lattice_dir_at_the_import(tmp_path, repo_root):
+    for d in ("data", "ali", "denlats", "ce"):
+        (tmp_path / d).mkdir()
+    (tmp_path / "data/feats.scp").write_text("")
+    (tmp_path / "ce/final.mdl").write_text("")
+    (tmp_path / "denlats/lat.1.gz").write_bytes(gzip.compress(b""))
+    r = _run([str(repo_root / "steps/train_seq.sh"), *(str(tmp_path / d) for d in ("data", "ali", "denlats", "ce")),
+              str(tmp_path / "out")], repo_root)
+    assert r.returncode == 1
+    assert f"holds Kaldi lattices (lat.*.gz); convert them with: nghf-import-lattices --trans-model " \
+           f"{tmp_path}/ali/final.mdl {tmp_path}/denlats <new-denlat-dir>" in r.stderr

@@ -37,3 +37,31 @@ def test_path_sh_from_recipe_dir_points_at_the_top(repo_root: Path) -> None:
     proc = subprocess.run(["bash", "-c", ". ./path.sh && echo $NGHF_ROOT"], cwd=repo_root / "egs/mgb/s5",
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and Path(proc.stdout.strip()) == repo_root.resolve()
+
+
+def test_readme_option_claims_hold_for_both_run_sh(repo_root: Path) -> None:
+    """README's "Adding a corpus" names options that `./run.sh --help` lists: they must be
+    options of the top-level run.sh and of the template recipe's."""
+    import re
+
+    readme = (repo_root / "README.md").read_text()
+    claim = readme[readme.index("(options as in the top-level `run.sh`:"):readme.index("--help` lists them")]
+    claimed = set(re.findall(r"`(--[a-z0-9-]+)", claim))
+    assert {"--backend", "--tri2-leaves", "--stage", "--models"} <= claimed, claimed
+    for script in ("run.sh", "egs/template/s5/run.sh"):
+        proc = subprocess.run(["bash", script, "--help"], cwd=repo_root, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        listed = set(re.findall(r"^  (--[a-z0-9-]+) <", proc.stdout, flags=re.MULTILINE))
+        assert claimed <= listed, (script, claimed - listed)
+    # --backend must reach cmd.sh: exported before it is sourced.
+    text = (repo_root / "run.sh").read_text()
+    assert text.index("export NGHF_BACKEND=$backend") < text.index(". ./cmd.sh")
+
+
+def test_readme_says_how_lhotse_manifests_are_made(repo_root: Path) -> None:
+    readme = (repo_root / "README.md").read_text()
+    source = (repo_root / "src/nghf/data/datadir.py").read_text()
+    assert "nghf-data-manifests data/train" in readme
+    assert 'nghf-data-manifests = "nghf.bin.data_manifests:main"' in (repo_root / "pyproject.toml").read_text()
+    for name in ("recordings", "supervisions", "cuts"):
+        assert f"`{name}.jsonl.gz`" in readme and f'("{name}",' in source
