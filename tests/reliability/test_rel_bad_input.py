@@ -6,6 +6,7 @@
 | truncated feature archive           | ``validate_data_dir`` error naming ``feats.scp:LINE``, utterance, archive |
 | missing audio                       | ``nghf-fix-data`` removes the recording and its utterances, as ``steps/make_fbank.sh`` advises |
 | ``--nj abc`` on a step               | usage error before anything is removed (done marker and outputs kept)     |
+| ``nghf-train`` without ``cmvn.scp``   | a WARNING saying how to compute it (was an INFO line)                     |
 """
 
 from __future__ import annotations
@@ -135,3 +136,20 @@ def test_bad_step_option_is_rejected_before_anything_is_removed(tmp_path, script
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and f"{script}: error: {message}" in proc.stderr, proc.stderr
     assert all(f.is_file() for f in kept)
+
+
+def test_train_without_cmvn_warns(tmp_path, capfd) -> None:
+    from nghf.bin.train import main as train_main
+
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "feats.scp").write_text("")
+    rc = train_main(["--config", str(REPO / "conf/train_ce.yaml"), "--model-config", str(REPO / "conf/model_tdnn.yaml"),
+                     str(data), str(tmp_path / "no_ali"), "10", str(tmp_path / "exp")])
+    err = capfd.readouterr().err
+    assert rc == 1  # (and then fails: no features)
+    assert f"WARNING (nghf.bin.train) {data}: no cmvn.scp: the features are used without per-speaker CMVN " \
+           f"(compute it with steps/compute_cmvn_stats.sh {data})" in err, err
+    (data / "cmvn.scp").write_text("")
+    train_main([str(data), str(tmp_path / "no_ali"), "10", str(tmp_path / "exp")])
+    assert "no cmvn.scp" not in capfd.readouterr().err

@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
+    from nghf.data.cmvn import warn_if_no_cmvn
+
+    warn_if_no_cmvn(args.data_dir, log)
     try:
         if args.denlat_dir:
             return _run_sequence(args, env)

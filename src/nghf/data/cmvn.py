@@ -9,6 +9,7 @@ on the tensor's own device) by the mean and optionally the variance.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,18 @@ def apply_cmvn(feats: Any, stats: np.ndarray, norm_vars: bool = False) -> Any:
     if norm_vars:
         out = out / torch.as_tensor(np.sqrt(var), dtype=feats.dtype, device=feats.device)
     return out
+
+
+def warn_if_no_cmvn(data_dir: str | Path, logger: logging.Logger) -> bool:
+    """Log a WARNING (not an info line) when ``data_dir`` has no ``cmvn.scp``; returns whether
+    it has one.
+
+    Training then uses the features without per-speaker normalisation, which is almost never
+    what a recipe wants (a forgotten ``steps/compute_cmvn_stats.sh``) and makes the model
+    differ from one trained with CMVN; the message says how to compute the statistics.
+    """
+    if (Path(data_dir) / "cmvn.scp").is_file():
+        return True
+    logger.warning("%s: no cmvn.scp: the features are used without per-speaker CMVN "
+                   "(compute it with steps/compute_cmvn_stats.sh %s)", data_dir, data_dir)
+    return False
