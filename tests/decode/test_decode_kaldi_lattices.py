@@ -49,7 +49,25 @@ def _split_archive(path: Path) -> dict[str, bytes]:
     return out
 
 
-def _kaldifst_lattices(path: Path, tmp: Path) -> dict[str, tuple[int, set, dict]]:
+Arcs = dict[tuple[int, int, int, int], list[tuple[float, float]]]
+
+
+def _arcs(rows) -> Arcs:
+    """``(src, dst, ilabel, olabel) -> sorted [(graph, acoustic)]`` of arc rows."""
+    out: Arcs = {}
+    for s, d, i, o, g, a in rows:
+        out.setdefault((int(s), int(d), int(i), int(o)), []).append((float(g), float(a)))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _assert_same(theirs: Arcs, ours: Arcs) -> None:
+    """Same arcs, weights equal up to float32 and the 6 digits of OpenFST's text output."""
+    assert theirs.keys() == ours.keys()
+    for key, weights in theirs.items():
+        np.testing.assert_allclose(weights, ours[key], rtol=1e-5, atol=1e-5, err_msg=str(key))
+
+
+def _kaldifst_lattices(path: Path, tmp: Path) -> dict[str, tuple[int, Arcs, dict[int, tuple[float, float]]]]:
     """``(start, arcs, finals)`` of every lattice of an archive as kaldifst reads it."""
     out = {}
     for key, blob in _split_archive(path).items():
@@ -57,15 +75,15 @@ def _kaldifst_lattices(path: Path, tmp: Path) -> dict[str, tuple[int, set, dict]
         one.write_bytes(blob)
         fst = kaldifst.Lattice.read(str(one))
         assert fst.type == "vector" and fst.num_states > 0, key
-        arcs, finals = set(), {}
+        rows, finals = [], {}
         for line in fst.to_str().splitlines():
             f = line.split()  # OpenFST text omits a weight that is One (0,0)
             g, a = (float(x) for x in f[-1].split(",")) if len(f) in (2, 5) else (0.0, 0.0)
             if len(f) >= 4:
-                arcs.add((int(f[0]), int(f[1]), int(f[2]), int(f[3]), round(g, 3), round(a, 3)))
+                rows.append((f[0], f[1], f[2], f[3], g, a))
             else:
-                finals[int(f[0])] = (round(g, 3), round(a, 3))
-        out[key] = (fst.start, arcs, finals)
+                finals[int(f[0])] = (g, a)
+        out[key] = (fst.start, _arcs(rows), finals)
     return out
 
 
@@ -100,12 +118,12 @@ def test_decode_and_denlat_jobs_write_kaldi_lattices_that_kaldifst_reads(tmp_pat
         for utt, lat in ours.items():
             start, arcs, finals = theirs[utt]
             assert start == lat.start
-            assert arcs == {(s, d, i, o, round(g, 3), round(a, 3)) for s, d, i, o, g, a in zip(
-                lat.src.tolist(), lat.dst.tolist(), lat.ilabel.tolist(), lat.olabel.tolist(),
-                lat.graph_cost.tolist(), lat.ac_cost.tolist(), strict=True)}
-            assert any(a > 0 for *_, a in arcs)  # real (unscaled) acoustic costs, not zeros
-            assert finals == {s: (round(g, 3), round(a, 3)) for s, g, a in zip(
-                lat.final_state.tolist(), lat.final_graph.tolist(), lat.final_ac.tolist(), strict=True)}
+            _assert_same(arcs, _arcs(zip(lat.src, lat.dst, lat.ilabel, lat.olabel, lat.graph_cost, lat.ac_cost,
+                                         strict=True)))
+            assert any(a > 0 for w in arcs.values() for _, a in w)  # real (unscaled) acoustic costs, not zeros
+            assert finals.keys() == set(lat.final_state.tolist())
+            np.testing.assert_allclose([finals[s] for s in lat.final_state.tolist()],
+                                       np.column_stack([lat.final_graph, lat.final_ac]), rtol=1e-5, atol=1e-5)
         seen |= set(ours)
     assert seen == set(UTTS)
 
@@ -125,11 +143,11 @@ def test_decode_and_denlat_jobs_write_kaldi_lattices_that_kaldifst_reads(tmp_pat
             lat = store[utt]
             ac = -lls[utt][lat.frame.numpy(), lat.pdf.numpy()]
             assert start == lat.start
-            assert arcs == {(s, d, t, w, round(g, 3), round(float(a), 3)) for s, d, t, w, g, a in zip(
-                lat.src.tolist(), lat.dst.tolist(), lat.tid.tolist(), lat.word.tolist(),
-                lat.graph_cost.tolist(), ac, strict=True)}
-            assert finals == {s: (round(c, 3), 0.0) for s, c in zip(
-                lat.final_states.tolist(), lat.final_costs.tolist(), strict=True)}
+            _assert_same(arcs, _arcs(zip(lat.src.tolist(), lat.dst.tolist(), lat.tid.tolist(), lat.word.tolist(),
+                                         lat.graph_cost.tolist(), ac, strict=True)))
+            assert finals.keys() == set(lat.final_states.tolist())
+            np.testing.assert_allclose([finals[s] for s in lat.final_states.tolist()],
+                                       [(c, 0.0) for c in lat.final_costs.tolist()], rtol=1e-5, atol=1e-5)
 
     # Kaldi-made lattices (here: our lat.*.gz alone) come in through nghf-import-lattices.
     kaldi = tmp_path / "kaldi_denlats"
