@@ -10,13 +10,19 @@ renamed; ``final.mdl.done``/``.fbank.done`` markers are written after the output
 | CE training (nghf-train)              | after its first checkpoint     | ``--resume``: every parameter ``torch.equal``   |
 | NGHF sequence training (nghf-train)   | after its first checkpoint     | ``--resume``: every parameter ``torch.equal``   |
 
-In every case the killed run's directory holds no final-named file that fails to load.
+In every case the kill must have happened (the command's status is -SIGKILL: a command that
+finished before the kill would prove nothing), and the killed run's directory holds no
+final-named file that fails to load. The training cases check that the checkpoint they resume
+from is not the last update, so updates run after the resume.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
 import zipfile
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -43,6 +49,19 @@ from nghf.models.tdnn import TdnnConfig
 NUM_PDFS = 4
 
 
+def _killed(cmd: list[str], seed: int, ready: Callable[[], bool], max_delay: float) -> None:
+    """Run ``cmd`` and SIGKILL it at a seeded point after ``ready()``; fail unless the kill
+    happened (the command must not have finished, nor failed on its own, first)."""
+    rc, delay = kill_at_seeded_point(cmd, seed, ready=ready, max_delay=max_delay)
+    assert rc == -signal.SIGKILL, f"{cmd[0]} was not killed (exit status {rc}, delay {delay:.3f} s)"
+
+
+def _checkpoint_update(exp) -> int:
+    """The number of updates behind ``checkpoint.last.pt`` (where a resume starts)."""
+    state = torch.load(exp / "checkpoint.last.pt", weights_only=False)
+    return int(state["progress"]["global_update"])
+
+
 def _same_parameters(a, b) -> None:
     sa, sb = load_model(a).model.state_dict(), load_model(b).model.state_dict()
     assert sa.keys() == sb.keys()
@@ -63,11 +82,12 @@ def _fbank_dir(root):
     wav = root / "wav"
     d = root / "data"
     d.mkdir(parents=True)
-    for i in range(1, 9):
-        make_wav(wav / f"s{i}.wav", 3.0, freq=200 * i)
-    write(d / "wav.scp", "".join(f"s{i} {wav}/s{i}.wav\n" for i in range(1, 9)))
-    write(d / "utt2spk", "".join(f"s{i} s{i}\n" for i in range(1, 9)))
-    write(d / "spk2utt", "".join(f"s{i} s{i}\n" for i in range(1, 9)))
+    ids = range(1, 25)  # enough audio that the archive is still being written after the delay
+    for i in ids:
+        make_wav(wav / f"s{i}.wav", 3.0, freq=100 + 50 * i)
+    write(d / "wav.scp", "".join(f"s{i} {wav}/s{i}.wav\n" for i in ids))
+    write(d / "utt2spk", "".join(f"s{i} s{i}\n" for i in ids))
+    write(d / "spk2utt", "".join(f"s{i} s{i}\n" for i in ids))
     return d
 
 
@@ -78,8 +98,7 @@ def test_killed_feature_extraction_reruns_to_identical_bytes(tmp_path, seed) -> 
     assert fbank_main([str(data), str(ref / "raw.ark"), str(ref / "raw.scp")]) == 0
     cmd = [bin_path("nghf-compute-fbank"), str(data), str(out / "raw.ark"), str(out / "raw.scp")]
     # killed while the archive is being written (its temporary file exists)
-    rc, _ = kill_at_seeded_point(cmd, seed, ready=lambda: bool(list(out.glob(".raw.ark.tmp.*"))), max_delay=0.02)
-    print("nghf-compute-fbank exit status after the kill:", rc)
+    _killed(cmd, seed, ready=lambda: bool(list(out.glob(".raw.ark.tmp.*"))), max_delay=0.02)
     if (out / "raw.ark").exists():  # killed after the rename: the archive must be whole
         assert (out / "raw.ark").read_bytes() == (ref / "raw.ark").read_bytes()
     if (out / "raw.scp").exists():
@@ -101,9 +120,11 @@ def corpus(tmp_path_factory):
 
 
 def _ce_args(corpus, exp) -> list[str]:
+    """nghf-train CE options: 8 epochs of 12 updates at a constant rate (newbob would stop
+    early), so most updates run after the first checkpoint, where the kill is aimed."""
     model = corpus["root"] / "model.yaml"
     model.write_text("kind: tdnn\ntdnn: {hidden_dim: 8, contexts: [[-1, 0, 1]]}\n")
-    return ["--model-config", str(model), "--set", "epochs=2", "--set", "checkpoint_every=1", "--set",
+    return ["--model-config", str(model), "--set", "epochs=8", "--set", "schedule.kind=constant", "--set", "checkpoint_every=1", "--set",
             "tensorboard=false", "--set", "data.chunk_width=8", "--set", "data.batch_size=2", "--set",
             "data.heldout_fraction=0.2", str(corpus["data"]), str(corpus["ali"] / "pdf.1.gz"), str(NUM_PDFS), str(exp)]
 
@@ -112,11 +133,12 @@ def _ce_args(corpus, exp) -> list[str]:
 def test_killed_ce_training_resumes_to_identical_parameters(corpus, tmp_path, seed) -> None:
     ref, exp = tmp_path / "ref", tmp_path / "exp"
     assert train_main(_ce_args(corpus, ref)) == 0
-    rc, _ = kill_at_seeded_point([bin_path("nghf-train"), *_ce_args(corpus, exp)], seed,
-                                 ready=lambda: (exp / "checkpoint.last.pt").exists(), max_delay=0.4)
-    print("nghf-train exit status after the kill:", rc)
+    _killed([bin_path("nghf-train"), *_ce_args(corpus, exp)], seed,
+            ready=lambda: (exp / "checkpoint.last.pt").exists(), max_delay=0.1)
     _no_unfinished_final_files(exp)
-    assert rc != 0 or (exp / "final.mdl.done").exists()
+    assert not (exp / "final.mdl.done").exists()
+    done = json.loads((ref / "meta.json").read_text())["updates"]
+    assert 0 < _checkpoint_update(exp) < done  # the resume has updates left to run
     assert train_main(["--resume", *_ce_args(corpus, exp)]) == 0
     _same_parameters(ref / "final.mdl", exp / "final.mdl")
 
@@ -148,9 +170,8 @@ def _denlat_args(corpus, den, job: int) -> list[str]:
 @pytest.mark.parametrize("seed", [3])
 def test_killed_lattice_generation_reruns_to_the_same_lattices(corpus, seq, tmp_path, seed) -> None:
     den = tmp_path / "den"
-    rc, _ = kill_at_seeded_point([bin_path("nghf-make-denlats"), *_denlat_args(corpus, den, 1)], seed,
-                                 ready=lambda: den.is_dir(), max_delay=0.3)
-    print("make-denlats exit status after the kill:", rc)
+    _killed([bin_path("nghf-make-denlats"), *_denlat_args(corpus, den, 1)], seed,
+            ready=lambda: den.is_dir(), max_delay=0.2)
     if (den / "lat.1.npz").exists():  # a finished name must hold a whole archive
         zipfile.ZipFile(den / "lat.1.npz").testzip()
     shutil.rmtree(den / "log", ignore_errors=True)
@@ -160,7 +181,9 @@ def test_killed_lattice_generation_reruns_to_the_same_lattices(corpus, seq, tmp_
 
 def _nghf_args(corpus, seq, exp) -> list[str]:
     conf = corpus["root"] / "train_seq.yaml"
-    conf.write_text("epochs: 1\ncheckpoint_every: 1\ndata:\n  heldout_fraction: 0.2\n")
+    # 8 training utterances, 2 per update, 2 epochs: 8 updates, so most run after the resume
+    conf.write_text("epochs: 2\ncheckpoint_every: 1\ndata:\n  heldout_fraction: 0.2\n"
+                    "second_order:\n  utts_per_update: 2\n  curvature_fraction: 0.5\n")
     return ["--denlat-dir", str(seq["den"]), "--init-model", str(seq["model"]), "--criterion-config",
             str(seq["crit"]), "--optim-config", str(REPO / "conf" / "optim_nghf.yaml"), "--config", str(conf),
             str(corpus["data"]), str(corpus["ali"]), str(NUM_PDFS), str(exp)]
@@ -170,9 +193,11 @@ def _nghf_args(corpus, seq, exp) -> list[str]:
 def test_killed_nghf_training_resumes_to_identical_parameters(corpus, seq, tmp_path, seed) -> None:
     ref, exp = tmp_path / "ref", tmp_path / "exp"
     assert train_main(_nghf_args(corpus, seq, ref)) == 0
-    rc, _ = kill_at_seeded_point([bin_path("nghf-train"), *_nghf_args(corpus, seq, exp)], seed,
-                                 ready=lambda: (exp / "checkpoint.last.pt").exists(), max_delay=0.5)
-    print("nghf-train (NGHF) exit status after the kill:", rc)
+    _killed([bin_path("nghf-train"), *_nghf_args(corpus, seq, exp)], seed,
+            ready=lambda: (exp / "checkpoint.last.pt").exists(), max_delay=0.1)
     _no_unfinished_final_files(exp)
+    assert not (exp / "final.mdl.done").exists()
+    runs = json.loads((ref / "meta.json").read_text())["updates_run"]
+    assert runs >= 3 and 0 < _checkpoint_update(exp) < runs  # updates run after the resume
     assert train_main(["--resume", *_nghf_args(corpus, seq, exp)]) == 0
     _same_parameters(ref / "final.mdl", exp / "final.mdl")
