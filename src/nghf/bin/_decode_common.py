@@ -7,7 +7,8 @@ import argparse
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from nghf.utils.logging import get_logger, setup_logging
+from nghf.bin._cli_common import report_error
+from nghf.utils.logging import setup_logging
 
 if TYPE_CHECKING:
     import numpy as np
@@ -15,17 +16,18 @@ if TYPE_CHECKING:
 
 def add_positionals(p: argparse.ArgumentParser, out_dir: str) -> None:
     """``<graph-dir> <data-dir> <loglik-source> <out_dir>``."""
-    p.add_argument("graph_dir")
-    p.add_argument("data_dir")
-    p.add_argument("loglik_source")
-    p.add_argument(out_dir)
+    p.add_argument("graph_dir", help="graph directory (HCLG.fst, words.txt, tid2pdf, num_pdfs)")
+    p.add_argument("data_dir", help="Kaldi data directory whose utterances are processed")
+    p.add_argument("loglik_source", help="hybrid model file (*.mdl), or a Kaldi archive/script of pdf log-likelihoods (GMM systems)")
+    p.add_argument(out_dir, help="output directory (lattices, logs, stats)")
 
 
-def add_job_options(p: argparse.ArgumentParser, batch_size_help: str | None = None) -> None:
+def add_job_options(p: argparse.ArgumentParser,
+                    batch_size_help: str = "utterances per forward pass of the model") -> None:
     """``--nj --job --device --batch-size --force --log``."""
-    p.add_argument("--nj", type=int, default=1)
-    p.add_argument("--job", type=int, default=1)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--nj", type=int, default=1, help="number of jobs the data is split into")
+    p.add_argument("--job", type=int, default=1, help="this job's number (1-based)")
+    p.add_argument("--device", default="cpu", help="torch device for the network's forward pass (cpu, cuda)")
     p.add_argument("--batch-size", type=int, default=16, help=batch_size_help)
     p.add_argument("--force", action="store_true", help="redo a finished job")
     p.add_argument("--log", default=None, help="also log to this file")
@@ -49,12 +51,11 @@ def job_logliks(args: argparse.Namespace, utts: Sequence[str]) -> Iterator[tuple
 
 
 def run_job(args: argparse.Namespace, logger: str, body: Callable[[], None]) -> int:
-    """Set up logging (``--log``) and run ``body``; a ``ValueError``/``OSError`` is logged, exit 1."""
+    """Set up logging (``--log``) and run ``body``; a ``ValueError``/``OSError`` becomes
+    ``nghf-x: error: message`` (``x`` from the logger name ``nghf.bin.x``), exit 1."""
     setup_logging(args.log)
-    log = get_logger(logger)
     try:
         body()
     except (ValueError, OSError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error(logger.replace("nghf.bin.", "nghf-").replace("_", "-"), err)
     return 0

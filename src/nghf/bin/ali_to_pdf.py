@@ -7,18 +7,17 @@ lines) for the NN trainer and the decoder.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.utils.logging import get_logger, setup_logging
 
 log = get_logger("nghf.bin.ali_to_pdf")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nghf-ali-to-pdf", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="nghf-ali-to-pdf", description=__doc__)
     parser.add_argument("--out-dir", default=None, help="default: the alignment directory")
     parser.add_argument("model", help="final.mdl of the alignment directory")
     parser.add_argument("ali_dir", help="directory with ali.*.gz")
@@ -42,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             write_alignments(out / f"phone.{job}.gz", {u: info.phone[t] for u, t in alis.items()})
         write_tid2pdf(model, out)
     except (ModelError, FileNotFoundError, ValueError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-ali-to-pdf", err)
     log.info("converted %d frames; %d pdfs", frames, model.num_pdfs)
     return 0
 

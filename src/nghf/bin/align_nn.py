@@ -19,24 +19,24 @@ import sys
 from pathlib import Path
 
 from nghf.bin import _decode_common as common
+from nghf.bin._cli_common import CliParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nghf-align-nn", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data_dir")
-    p.add_argument("lang_dir")
-    p.add_argument("trans_model")
-    p.add_argument("loglik_source")
-    p.add_argument("ali_out")
+    p = CliParser(prog="nghf-align-nn", description=__doc__)
+    p.add_argument("data_dir", help="Kaldi data directory to align")
+    p.add_argument("lang_dir", help="lang directory (L.fst, words.txt, phones)")
+    p.add_argument("trans_model", help="GMM model whose transition model and tree the alignment uses (e.g. exp/tri2_ali/final.mdl)")
+    p.add_argument("loglik_source", help="network model (final.mdl) whose scaled log-likelihoods are aligned")
+    p.add_argument("ali_out", help="output alignment directory")
     p.add_argument("--beam", type=float, default=10.0, help="alignment beam")
     p.add_argument("--retry-beam", type=float, default=40.0, help="beam of the second try")
     p.add_argument("--acwt", type=float, default=0.1, help="acoustic scale")
-    p.add_argument("--transition-scale", type=float, default=1.0)
-    p.add_argument("--self-loop-scale", type=float, default=0.1)
+    p.add_argument("--transition-scale", type=float, default=1.0, help="scale of the transition log-probabilities in the training graphs")
+    p.add_argument("--self-loop-scale", type=float, default=0.1, help="scale of the self-loop log-probabilities in the training graphs")
     p.add_argument("--max-fail-share", type=float, default=0.1,
                    help="fail the job if a larger share of its utterances does not align")
-    common.add_job_options(p, batch_size_help="utterances per forward pass of the model")
+    common.add_job_options(p)
     return p
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata as md
 import sys
+
+from nghf.bin._cli_common import CliParser
 
 PACKAGES = (
     "torch",
@@ -19,7 +20,7 @@ PACKAGES = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nghf-check-install", description=__doc__)
+    parser = CliParser(prog="nghf-check-install", description=__doc__)
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     args = parser.parse_args(argv)
     import torch

@@ -7,17 +7,15 @@ Features, CMVN and frame counts are kept only if every source has them.
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.datadir import combine_data_dirs, load_data_dir, save_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-combine-data", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dst")
-    p.add_argument("src", nargs="+")
+    p = CliParser(prog="nghf-combine-data", description=__doc__)
+    p.add_argument("dst", help="output data directory")
+    p.add_argument("src", nargs="+", help="data directories to combine (utterance ids must be distinct)")
     args = p.parse_args(argv)
 
     def body() -> int:

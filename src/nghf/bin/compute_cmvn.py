@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.cmvn import compute_speaker_cmvn
 from nghf.data.datadir import load_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-compute-cmvn", description=__doc__)
-    p.add_argument("data_dir")
+    p = CliParser(prog="nghf-compute-cmvn", description=__doc__)
+    p.add_argument("data_dir", help="Kaldi data directory with feats.scp and spk2utt")
     p.add_argument("ark", help="output archive, e.g. fbank/cmvn_train.ark")
     p.add_argument("scp", help="output index, normally <data-dir>/cmvn.scp")
     args = p.parse_args(argv)

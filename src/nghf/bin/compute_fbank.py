@@ -8,8 +8,7 @@ Example (one job of steps/make_fbank.sh)::
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.datadir import load_data_dir
 from nghf.data.features import FbankConfig, compute_data_dir_fbank
@@ -17,11 +16,10 @@ from nghf.utils.config import dump_config, load_config
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-compute-fbank", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data_dir")
-    p.add_argument("ark")
-    p.add_argument("scp")
+    p = CliParser(prog="nghf-compute-fbank", description=__doc__)
+    p.add_argument("data_dir", help="Kaldi data directory (wav.scp, optional segments)")
+    p.add_argument("ark", help="output feature archive")
+    p.add_argument("scp", help="output index of the archive, normally <data-dir>/feats.scp")
     p.add_argument("--config", default=None, help="YAML of FbankConfig (e.g. conf/fbank.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--utt2num-frames", default=None, help="also write frame counts here")

@@ -6,12 +6,12 @@ as the model's mean posterior over (a seeded subset of) the data's utterances.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 import torch
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.models.io import ModelFileError, load_model, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts, posterior_priors
 from nghf.train.alignments import read_alignments
@@ -21,17 +21,17 @@ from nghf.utils.logging import get_logger, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nghf-compute-priors", description=__doc__)
+    parser = CliParser(prog="nghf-compute-priors", description=__doc__)
     parser.add_argument("--ali", help="alignment dir or file: priors from pdf counts instead of posteriors")
     parser.add_argument("--max-utts", type=int, default=1000, help="utterances for posterior re-estimation")
     parser.add_argument("--floor", type=float, default=1e-8, help="smallest prior")
     parser.add_argument("--prior-scale", type=float, help="also set the prior scale stored in the model")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the utterance subset for posterior re-estimation")
+    parser.add_argument("--device", default="cpu", help="torch device for the network's forward pass (cpu, cuda)")
     parser.add_argument("--log", help="also log to this file")
-    parser.add_argument("model_in")
-    parser.add_argument("data_dir")
-    parser.add_argument("model_out")
+    parser.add_argument("model_in", help="network model file (final.mdl)")
+    parser.add_argument("data_dir", help="Kaldi data directory with features (for posterior priors)")
+    parser.add_argument("model_out", help="output model file with the new log priors (may equal model_in)")
     args = parser.parse_args(argv)
     setup_logging(args.log)
     log = get_logger("nghf.bin.compute_priors")
@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         save_model(args.model_out, loaded.model, loaded.model_config, loaded.features, priors, scale)
         log.info("wrote %s with %s priors", args.model_out, "alignment" if args.ali else "posterior")
     except (ModelFileError, DataError, ValueError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-compute-priors", err)
     return 0
 
 

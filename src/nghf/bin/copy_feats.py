@@ -6,18 +6,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.ark import ArkWriter, read_ark, read_scp, write_scp
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-copy-feats", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-copy-feats", description=__doc__)
     p.add_argument("input", help="an .scp index or an .ark archive")
     p.add_argument("ark", help="output archive, or '-' with --text")
     p.add_argument("scp", nargs="?", default=None, help="output index (binary mode)")

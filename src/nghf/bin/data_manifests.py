@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.datadir import load_data_dir, write_manifests
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-data-manifests", description=__doc__)
-    p.add_argument("data_dir")
-    p.add_argument("--sample-rate", type=int, default=16000)
+    p = CliParser(prog="nghf-data-manifests", description=__doc__)
+    p.add_argument("data_dir", help="Kaldi data directory to describe as lhotse manifests")
+    p.add_argument("--sample-rate", type=int, default=16000, help="sampling rate of the audio (Hz)")
     args = p.parse_args(argv)
 
     def body() -> int:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from nghf.bin import _decode_common as common
+from nghf.bin._cli_common import CliParser
 from nghf.decode.decoder import Decoder, DecoderConfig
 from nghf.decode.graph import load_graph
 from nghf.decode.job import decode_job
@@ -25,13 +26,12 @@ from nghf.utils.config import dump_config, load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nghf-decode", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-decode", description=__doc__)
     common.add_positionals(p, "decode_dir")
     p.add_argument("--config", default=None, help="decoder YAML (conf/decode.yaml)")
-    p.add_argument("--beam", type=float, default=None)
-    p.add_argument("--lattice-beam", type=float, default=None)
-    p.add_argument("--max-active", type=int, default=None)
+    p.add_argument("--beam", type=float, default=None, help="decoding beam (default: the decode config's)")
+    p.add_argument("--lattice-beam", type=float, default=None, help="lattice pruning beam (default: the decode config's)")
+    p.add_argument("--max-active", type=int, default=None, help="most active states per frame (default: the decode config's)")
     p.add_argument("--acwt", type=float, default=None, help="acoustic scale during search")
     p.add_argument("--lattices", choices=("true", "false"), default=None,
                    help="keep raw lattices for LM-weight sweeps (false: best path only, honours max-active)")

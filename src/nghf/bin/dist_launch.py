@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.dist.launch import LaunchConfig, LaunchError, launch
 from nghf.dist.setup import DEFAULT_TIMEOUT_S
-from nghf.utils.logging import get_logger, setup_logging
+from nghf.utils.logging import setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nghf-dist-launch", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="nghf-dist-launch", description=__doc__)
     parser.add_argument("--num-workers", type=int, default=1, help="ranks per node (1: run the command as is)")
     parser.add_argument("--rank-log", default=None,
                         help="per-rank log file pattern with {rank}, e.g. exp/x/log/train.1.rank.{rank}.log")
@@ -33,15 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- command [args...]")
     args = parser.parse_args(argv)
     setup_logging()
-    log = get_logger("nghf.bin.dist_launch")
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
         config = LaunchConfig(num_workers=args.num_workers, rank_log=args.rank_log, timeout_s=args.timeout,
                               slurm=args.slurm, port_base=args.port_base)
         return launch(command, config)
     except (LaunchError, ValueError, OSError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-dist-launch", err)
 
 
 if __name__ == "__main__":

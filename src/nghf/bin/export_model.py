@@ -9,16 +9,14 @@ written, and the reference model's decodes stand for the checkpoint).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from nghf.bin._cli_common import run_catching
+from nghf.bin._cli_common import CliParser, run_catching
 from nghf.train.export import export_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nghf-export-model", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="nghf-export-model", description=__doc__)
     parser.add_argument("checkpoint", help="checkpoint.epochN.pt of a training run")
     parser.add_argument("reference_model", help="the run's final.mdl (config, features, priors)")
     parser.add_argument("out", help="model file to write")

@@ -6,15 +6,14 @@ removed lines are kept under ``<data-dir>/.backup/``.
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.fix import fix_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-fix-data", description=__doc__)
-    p.add_argument("data_dir")
+    p = CliParser(prog="nghf-fix-data", description=__doc__)
+    p.add_argument("data_dir", help="Kaldi data directory to sort and fix in place")
     p.add_argument("--keep-empty-text", action="store_true", help="do not remove empty transcripts")
     args = p.parse_args(argv)
 

@@ -5,19 +5,17 @@
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._lang_common import run_main
 from nghf.lang.grammar import format_lm
 from nghf.lang.validate import validate_lang
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-format-lm", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("lang_dir")
-    p.add_argument("arpa")
-    p.add_argument("out_lang_dir")
+    p = CliParser(prog="nghf-format-lm", description=__doc__)
+    p.add_argument("lang_dir", help="lang directory (words.txt) the grammar is built for")
+    p.add_argument("arpa", help="ARPA language model (plain or .gz)")
+    p.add_argument("out_lang_dir", help="output lang directory (a copy of lang_dir with G.fst)")
     args = p.parse_args(argv)
 
     def body() -> int:

@@ -13,6 +13,7 @@ import sys
 from itertools import islice
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.utils.config import ConfigError, dump_config, load_config
 from nghf.utils.logging import get_logger, setup_logging
 
@@ -23,6 +24,23 @@ def _config(args: argparse.Namespace):
     from nghf.gmm.config import GmmConfig
 
     return load_config(GmmConfig, args.config, args.set)
+
+
+# Help of the sub-commands' positional arguments (the same name means the same thing).
+POSITIONAL_HELP = {
+    "data": "Kaldi data directory",
+    "lang": "lang directory (phones, topo, roots, questions)",
+    "model": "GMM model file",
+    "model_out": "output model file",
+    "acc_out": "output statistics file of this job",
+    "ali": "this job's alignments (ali.JOB.gz)",
+    "out": "output tree statistics file of this job",
+    "old_model": "model the alignments are in",
+    "new_model": "model to re-express them in",
+    "ali_in": "input alignments",
+    "ali_out": "output alignments",
+    "ark_out": "output archive of log-likelihood matrices",
+}
 
 
 def _common(p: argparse.ArgumentParser, jobs: bool = True) -> None:
@@ -198,81 +216,80 @@ def cmd_info(a: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nghf-gmm", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="nghf-gmm", description=__doc__)
     parser.add_argument("--log", default=None, help="also log to this file")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("compute-mfcc", help="MFCCs of one job's utterances (raw_mfcc.JOB.ark/scp)")
     _common(p)
-    p.add_argument("data")
-    p.add_argument("mfcc_dir")
+    p.add_argument("data", help="Kaldi data directory")
+    p.add_argument("mfcc_dir", help="directory of the MFCC archives")
     p.set_defaults(fn=cmd_compute_mfcc)
 
     p = sub.add_parser("compute-cmvn", help="per-speaker CMVN stats of <data>/mfcc.scp")
-    p.add_argument("data")
-    p.add_argument("mfcc_dir")
+    p.add_argument("data", help="Kaldi data directory")
+    p.add_argument("mfcc_dir", help="directory of the MFCC archives")
     p.set_defaults(fn=cmd_compute_cmvn)
 
     p = sub.add_parser("init-mono", help="flat-start monophone model (+ tree beside it)")
     _common(p, jobs=False)
     for name in ("data", "lang", "model_out"):
-        p.add_argument(name)
+        p.add_argument(name, help=POSITIONAL_HELP[name])
     p.set_defaults(fn=cmd_init_mono)
 
     p = sub.add_parser("acc", help="align (equal/Viterbi) or read alignments; accumulate stats")
     _common(p)
-    p.add_argument("--mode", choices=("equal", "align", "read"), default="align")
+    p.add_argument("--mode", choices=("equal", "align", "read"), default="align", help="equal: equally spaced alignments (flat start); align: Viterbi with the model; read: from --ali-dir")
     p.add_argument("--ali-dir", default=None, help="alignments to read (mode read)")
     p.add_argument("--ali-out", default=None, help="write this job's new alignments here")
     for name in ("data", "lang", "model", "acc_out"):
-        p.add_argument(name)
+        p.add_argument(name, help=POSITIONAL_HELP[name])
     p.set_defaults(fn=cmd_acc)
 
     p = sub.add_parser("est", help="sum job statistics, ML update, mix up")
     _common(p, jobs=False)
-    p.add_argument("--target-gauss", type=int, default=0)
+    p.add_argument("--target-gauss", type=int, default=0, help="total Gaussians to mix up to (0: no mix-up)")
     p.add_argument("--iter", type=int, default=0, help="iteration (seeds the mix-up)")
     p.add_argument("--record", default=None, help="append a JSON line of statistics here")
-    p.add_argument("model_in")
-    p.add_argument("model_out")
-    p.add_argument("accs", nargs="+")
+    p.add_argument("model_in", help="model to update")
+    p.add_argument("model_out", help="output model")
+    p.add_argument("accs", nargs="+", help="statistics files of the jobs (acc.*)")
     p.set_defaults(fn=cmd_est)
 
     p = sub.add_parser("tree-stats", help="tree statistics from one job's alignments")
     _common(p)
     for name in ("data", "model", "ali", "out"):
-        p.add_argument(name)
+        p.add_argument(name, help=POSITIONAL_HELP[name])
     p.set_defaults(fn=cmd_tree_stats)
 
     p = sub.add_parser("build-tree", help="questions, decision tree, initial triphone model")
     _common(p, jobs=False)
-    p.add_argument("--num-leaves", type=int, required=True)
-    p.add_argument("lang")
-    p.add_argument("out_dir")
-    p.add_argument("stats", nargs="+")
+    p.add_argument("--num-leaves", type=int, required=True, help="number of tree leaves (pdfs) to grow")
+    p.add_argument("lang", help="lang directory (phones, topo, roots, questions)")
+    p.add_argument("out_dir", help="output directory (tree, initial model)")
+    p.add_argument("stats", nargs="+", help="tree statistics files of the jobs")
     p.set_defaults(fn=cmd_build_tree)
 
     p = sub.add_parser("convert-ali", help="re-express alignments in another model")
     for name in ("old_model", "new_model", "ali_in", "ali_out"):
-        p.add_argument(name)
+        p.add_argument(name, help=POSITIONAL_HELP[name])
     p.set_defaults(fn=cmd_convert_ali)
 
     p = sub.add_parser("align", help="Viterbi-align one job; failures reported by id")
     _common(p)
     for name in ("data", "lang", "model", "ali_out"):
-        p.add_argument(name)
+        p.add_argument(name, help=POSITIONAL_HELP[name])
     p.set_defaults(fn=cmd_align)
 
     p = sub.add_parser("info", help="the model's sizes as JSON (pdfs, gaussians, dim, parameters)")
     p.add_argument("--field", default="", help="print this one field only (e.g. parameters)")
-    p.add_argument("model")
+    p.add_argument("model", help="GMM model file")
     p.set_defaults(fn=cmd_info)
 
     p = sub.add_parser("loglikes", help="per-utterance pdf log-likelihood matrices (ark)")
     _common(p)
     for name in ("data", "model", "ark_out"):
-        p.add_argument(name)
+        p.add_argument(name, help=POSITIONAL_HELP[name])
     p.set_defaults(fn=cmd_loglikes)
     return parser
 
@@ -283,8 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.fn(args)
     except (ConfigError, ValueError, FileNotFoundError, RuntimeError) as err:
-        log.error("%s: %s", args.command, err)
-        return 1
+        return report_error("nghf-gmm", f"{args.command}: {err}")
     return 0
 
 

@@ -23,12 +23,11 @@ import json
 import sys
 from pathlib import Path
 
-from nghf.bin._cli_common import run_catching
+from nghf.bin._cli_common import CliParser, run_catching
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nghf-import-lattices", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-import-lattices", description=__doc__)
     p.add_argument("sources", nargs="+", metavar="kaldi-lat-dir|archive",
                    help="a directory with Kaldi lat.*.gz, or lattice archives (ark:gunzip -c lat.1.gz| also works)")
     p.add_argument("denlat_dir", help="output directory of nghf lattice stores")

@@ -9,24 +9,22 @@ With ``--check`` it also loads every stored lattice (a damaged archive is an err
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from nghf.utils.logging import get_logger, setup_logging
+from nghf.bin._cli_common import CliParser, report_error
+from nghf.utils.logging import setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-lattice-stats", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("denlat_dir")
+    p = CliParser(prog="nghf-lattice-stats", description=__doc__)
+    p.add_argument("denlat_dir", help="lattice directory (lat.*.npz and stats.*.json)")
     p.add_argument("--max-fail-share", type=float, default=None,
                    help="exit 1 if the share of utterances without a lattice is larger")
     p.add_argument("--check", action="store_true", help="load every lattice of the store")
     args = p.parse_args(argv)
     setup_logging()
-    log = get_logger("nghf.bin.lattice_stats")
     from nghf.lattice.stats import read_job_stats, summarise_jobs
     from nghf.lattice.store import LatticeStore
     from nghf.utils.atomic import atomic_write_text
@@ -40,16 +38,15 @@ def main(argv: list[str] | None = None) -> int:
             summary["checked_lattices"] = len(store)
         atomic_write_text(Path(args.denlat_dir) / "stats.json", json.dumps(summary, indent=1) + "\n")
     except (ValueError, OSError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-lattice-stats", err)
     print(json.dumps({k: v for k, v in summary.items() if k != "failed_examples"}, indent=1))
     if summary["failed"]:
         for utt, reason in summary["failed_examples"].items():
             print(f"failed: {utt}: {reason}")
     if args.max_fail_share is not None and summary["failed_share"] > args.max_fail_share:
-        log.error("%s: %d of %d utterances (%.1f%%) got no lattice, more than %.1f%%", args.denlat_dir,
-                  summary["failed"], summary["utterances"], 100 * summary["failed_share"], 100 * args.max_fail_share)
-        return 1
+        return report_error("nghf-lattice-stats", (
+            f"{args.denlat_dir}: {summary['failed']} of {summary['utterances']} utterances "
+            f"({100 * summary['failed_share']:.1f}%) got no lattice, more than {100 * args.max_fail_share:.1f}%"))
     return 0
 
 

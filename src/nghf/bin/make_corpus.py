@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.corpus.config import CorpusConfig
 from nghf.corpus.pipeline import merge, prepare, render
 from nghf.utils.config import ConfigError, load_config
@@ -24,8 +25,7 @@ from nghf.utils.logging import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nghf-make-corpus", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CliParser(prog="nghf-make-corpus", description=__doc__)
     sub = parser.add_subparsers(dest="step", required=True)
     for name, help_text in (("prepare", "text, speakers, plan, LM text"),
                             ("render", "synthesise one job's recordings"),
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--set", dest="overrides", action="append", default=[],
                            metavar="KEY=VALUE", help="config override, e.g. voices.espeak_max_share=0.3")
         if name == "prepare":
-            p.add_argument("--size", choices=("tiny", "default"), default="default")
+            p.add_argument("--size", choices=("tiny", "default"), default="default", help="corpus size: tiny (tests) or default (the recipe)")
             p.add_argument("--hours", type=float, default=None, help="training hours (overrides the size's)")
         if name == "render":
             p.add_argument("--job", type=int, required=True, help="this job's number, 1..nj")
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    log = setup_logging(args.log)
+    setup_logging(args.log)
     try:
         if args.step == "merge":
             merge(args.out_dir)
@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--hours must be positive, got {args.hours}")
         prepare(config, args.out_dir, args.size, args.hours)
     except (ConfigError, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-make-corpus", err)
     return 0
 
 

@@ -20,16 +20,16 @@ import sys
 from pathlib import Path
 
 from nghf.bin import _decode_common as common
+from nghf.bin._cli_common import CliParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nghf-make-denlats", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-make-denlats", description=__doc__)
     common.add_positionals(p, "denlat_dir")
     p.add_argument("--beam", type=float, default=10.0, help="decoding beam")
     p.add_argument("--lattice-beam", type=float, default=7.0, help="the decoder's lattice beam")
     p.add_argument("--acwt", type=float, default=0.1, help="acoustic scale")
-    p.add_argument("--prune-interval", type=int, default=25)
+    p.add_argument("--prune-interval", type=int, default=25, help="prune the lattice being built every this many frames")
     p.add_argument("--min-posterior", type=float, default=1e-5, help="drop arcs with a lower posterior")
     p.add_argument("--max-arcs-per-frame", type=int, default=0, help="keep at most K arcs per frame (0: all)")
     p.add_argument("--max-fail-share", type=float, default=0.05,
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trans-model", default=None, help="GMM final.mdl with the transition model")
     p.add_argument("--tid2phone", default=None, help="'tid phone' lines instead of --trans-model")
     p.add_argument("--ali-dir", default=None, help="reference alignments: numerator coverage statistics")
-    common.add_job_options(p, batch_size_help="utterances per forward pass of the model")
+    common.add_job_options(p)
     return p
 
 

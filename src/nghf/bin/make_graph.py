@@ -6,22 +6,22 @@ different grammar (e.g. a weak LM for denominator lattices) with the lang dir's 
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.utils.logging import get_logger, setup_logging
 
 log = get_logger("nghf.bin.make_graph")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nghf-make-graph", description=__doc__)
+    parser = CliParser(prog="nghf-make-graph", description=__doc__)
     parser.add_argument("--lm", default=None, help="grammar FST instead of <lang>/G.fst")
-    parser.add_argument("--self-loop-scale", type=float, default=0.1)
-    parser.add_argument("--transition-scale", type=float, default=1.0)
-    parser.add_argument("lang")
-    parser.add_argument("model_dir")
-    parser.add_argument("graph_dir")
+    parser.add_argument("--self-loop-scale", type=float, default=0.1, help="scale of the HMM self-loop log-probabilities in HCLG")
+    parser.add_argument("--transition-scale", type=float, default=1.0, help="scale of the other transition log-probabilities in HCLG")
+    parser.add_argument("lang", help="lang directory with G.fst")
+    parser.add_argument("model_dir", help="model directory (final.mdl and its tree)")
+    parser.add_argument("graph_dir", help="output graph directory (HCLG.fst, words.txt, tid2pdf, ...)")
     args = parser.parse_args(argv)
     setup_logging()
     from pathlib import Path
@@ -35,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
                           args.graph_dir, args.lm,
                           GraphConfig(args.transition_scale, args.self_loop_scale))
     except (LangError, ModelError, FileNotFoundError, ValueError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-make-graph", err)
     print(f"HCLG: {info.num_states} states, {info.num_arcs} arcs, {info.seconds:.2f} s")
     return 0
 

@@ -18,6 +18,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser
 from nghf.bin._lang_common import run_main
 from nghf.lang.g2p import EspeakG2P
 from nghf.lang.lexicon import (
@@ -44,8 +45,7 @@ def most_frequent_words(words: list[str], limit: int) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nghf-make-lexicon", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-make-lexicon", description=__doc__)
     p.add_argument("--words", action="append", default=[], help="word list (first field per line); repeatable")
     p.add_argument("--text", action="append", default=[], help="plain text, one sentence per line; repeatable")
     p.add_argument("--kaldi-text", action="append", default=[], help="Kaldi text (utt-id words...); repeatable")

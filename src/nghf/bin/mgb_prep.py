@@ -9,9 +9,9 @@ Training segments are filtered by PMER/WMER/AWD; every rejected segment is liste
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.mgb import MgbError, MgbFilter, prepare_stm, prepare_train
 
@@ -21,22 +21,21 @@ def _opt_float(text: str) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-mgb-prep", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-mgb-prep", description=__doc__)
     sub = p.add_subparsers(dest="kind", required=True)
     t = sub.add_parser("train", help="training data from per-show XML files")
-    t.add_argument("--xml-dir", required=True)
+    t.add_argument("--xml-dir", required=True, help="directory of the MGB-1 XML transcripts")
     t.add_argument("--shows", default=None, help="file of show ids to use (default: every XML)")
-    t.add_argument("--audio-list", required=True)
-    t.add_argument("--max-pmer", type=_opt_float, default=MgbFilter.max_pmer)
-    t.add_argument("--max-wmer", type=_opt_float, default=MgbFilter.max_wmer)
-    t.add_argument("--min-awd", type=_opt_float, default=MgbFilter.min_awd)
-    t.add_argument("--max-awd", type=_opt_float, default=MgbFilter.max_awd)
-    t.add_argument("out")
+    t.add_argument("--audio-list", required=True, help="list of the MGB-1 audio files (one path per line)")
+    t.add_argument("--max-pmer", type=_opt_float, default=MgbFilter.max_pmer, help="keep segments whose phone matching error rate is at most this (%%; none: no limit)")
+    t.add_argument("--max-wmer", type=_opt_float, default=MgbFilter.max_wmer, help="keep segments whose word matching error rate is at most this (%%; none: no limit)")
+    t.add_argument("--min-awd", type=_opt_float, default=MgbFilter.min_awd, help="keep segments whose average word duration (s) is at least this (none: no limit)")
+    t.add_argument("--max-awd", type=_opt_float, default=MgbFilter.max_awd, help="keep segments whose average word duration (s) is at most this (none: no limit)")
+    t.add_argument("out", help="output Kaldi data directory")
     s = sub.add_parser("stm", help="dev/eval data from an STM reference")
-    s.add_argument("--stm", required=True)
-    s.add_argument("--audio-list", required=True)
-    s.add_argument("out")
+    s.add_argument("--stm", required=True, help="STM reference transcript of the dev or eval set")
+    s.add_argument("--audio-list", required=True, help="list of the MGB-1 audio files (one path per line)")
+    s.add_argument("out", help="output Kaldi data directory")
     args = p.parse_args(argv)
 
     def body() -> int:

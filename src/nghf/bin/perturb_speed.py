@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.perturb import perturb_data_dir_speed
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-perturb-speed", description=__doc__)
-    p.add_argument("factor", type=float)
-    p.add_argument("src")
-    p.add_argument("dst")
+    p = CliParser(prog="nghf-perturb-speed", description=__doc__)
+    p.add_argument("factor", type=float, help="speed factor (e.g. 0.9 or 1.1)")
+    p.add_argument("src", help="source data directory")
+    p.add_argument("dst", help="output data directory (utterance and speaker ids prefixed sp<factor>-)")
     args = p.parse_args(argv)
 
     def body() -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from nghf.bin._cli_common import CliParser
 from nghf.bin._lang_common import run_main
 from nghf.lang.prepare import LangConfig, prepare_lang
 from nghf.lang.validate import validate_lang
@@ -14,15 +15,14 @@ from nghf.utils.config import load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nghf-prepare-lang", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-prepare-lang", description=__doc__)
     p.add_argument("--config", default=None, help="YAML LangConfig (e.g. conf/lang.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set sil_prob=0.3; repeatable")
-    p.add_argument("dict_dir")
-    p.add_argument("oov_word")
-    p.add_argument("tmp_dir")
-    p.add_argument("lang_dir")
+    p.add_argument("dict_dir", help="dictionary directory (lexicon.txt, phone lists)")
+    p.add_argument("oov_word", help="word that stands for out-of-vocabulary words (e.g. <unk>)")
+    p.add_argument("tmp_dir", help="scratch directory")
+    p.add_argument("lang_dir", help="output lang directory")
     return p
 
 

@@ -15,6 +15,7 @@ import os
 import shlex
 import sys
 
+from nghf.bin._cli_common import CliParser
 from nghf.jobs.dispatch import (
     DispatchError,
     Resources,
@@ -26,13 +27,12 @@ from nghf.jobs.dispatch import (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="nghf-queue",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="nghf-queue [options] [JOB=1:N] <log-file> <command> [<args>...]",
     )
-    parser.add_argument("--backend", choices=("local", "slurm"), default="local")
+    parser.add_argument("--backend", choices=("local", "slurm"), default="local", help="where the jobs run: local processes or Slurm")
     parser.add_argument("--launcher", choices=("sbatch", "srun"), default="sbatch",
                         help="Slurm only: one sbatch --array --wait, or one srun per job")
     parser.add_argument("--max-jobs-run", type=int, default=0,

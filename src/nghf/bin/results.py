@@ -12,10 +12,10 @@ skeleton of the experiment.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.score.archive import archive_run
 from nghf.score.expected import load_expected_systems
 from nghf.score.results import write_results
@@ -24,13 +24,12 @@ from nghf.utils.logging import get_logger, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-results", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--results", default="exp/results.jsonl")
-    p.add_argument("--out", default="RESULTS.md")
+    p = CliParser(prog="nghf-results", description=__doc__)
+    p.add_argument("--results", default="exp/results.jsonl", help="results file the table is made from")
+    p.add_argument("--out", default="RESULTS.md", help="output Markdown table")
     p.add_argument("--plots-dir", default="exp/plots", help="'' to skip the plots")
-    p.add_argument("--dev-name", default="dev")
-    p.add_argument("--eval-name", default="eval")
+    p.add_argument("--dev-name", default="dev", help="name of the development set in the records")
+    p.add_argument("--eval-name", default="eval", help="name of the evaluation set in the records")
     p.add_argument("--expected-systems", default="",
                    help="YAML of the systems the table must list (nghf.score.expected); unscored ones show '–'")
     p.add_argument("--base-dir", default=None,
@@ -51,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         plots = write_results(records, args.out, args.plots_dir or None, args.results, args.dev_name,
                               args.eval_name, expected, args.base_dir)
     except (ValueError, OSError) as err:  # ArchiveError, TrainLogError ... are ValueErrors
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-results", err)
     log.info("wrote %s and %d plots", args.out, len(plots))
     return 0
 

@@ -21,6 +21,7 @@ import json
 import sys
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.score.decode_dir import best_scored, score_decode_dir
 from nghf.score.dev_wer_log import track_decode
 from nghf.score.results_log import SystemInfo, record_dev_eval
@@ -28,12 +29,11 @@ from nghf.score.sclite import run_sclite
 from nghf.score.text import NormalizerConfig, TextNormalizer, read_text, read_utt2spk
 from nghf.score.wer import score
 from nghf.utils.config import load_config
-from nghf.utils.logging import get_logger, setup_logging
+from nghf.utils.logging import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nghf-score", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-score", description=__doc__)
     p.add_argument("--log", default=None, help="also log to this file")
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -43,41 +43,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("wer", help="score a hypothesis text file")
     common(w)
-    w.add_argument("--ref", required=True)
-    w.add_argument("--hyp", required=True)
-    w.add_argument("--utt2spk", default=None)
+    w.add_argument("--ref", required=True, help="reference transcripts (Kaldi text)")
+    w.add_argument("--hyp", required=True, help="hypotheses (Kaldi text)")
+    w.add_argument("--utt2spk", default=None, help="utt2spk, for per-speaker results")
     w.add_argument("--sclite", action="store_true", help="cross-check with sclite (exit 1 if it differs)")
     w.add_argument("--per-utt", action="store_true", help="print per-utterance counts")
 
     d = sub.add_parser("dir", help="score a decode dir over LM weights")
     common(d)
-    d.add_argument("--min-lmwt", type=float, default=7)
-    d.add_argument("--max-lmwt", type=float, default=17)
-    d.add_argument("--lmwt-step", type=float, default=1)
-    d.add_argument("--sclite", choices=("true", "false"), default="true")
-    d.add_argument("data_dir")
-    d.add_argument("graph_dir")
-    d.add_argument("decode_dir")
+    d.add_argument("--min-lmwt", type=float, default=7, help="smallest LM weight to score")
+    d.add_argument("--max-lmwt", type=float, default=17, help="largest LM weight to score")
+    d.add_argument("--lmwt-step", type=float, default=1, help="step between the LM weights")
+    d.add_argument("--sclite", choices=("true", "false"), default="true", help="also cross-check the WER with sclite when it is installed")
+    d.add_argument("data_dir", help="Kaldi data directory with the reference text")
+    d.add_argument("graph_dir", help="graph directory (words.txt)")
+    d.add_argument("decode_dir", help="decode directory (lat.*.npz)")
 
     r = sub.add_parser("record", help="tune LMWT on dev, apply to eval, append to results.jsonl")
-    r.add_argument("--results", default="exp/results.jsonl")
+    r.add_argument("--results", default="exp/results.jsonl", help="results file to append the record to")
     r.add_argument("--meta", default=None, help="JSON with system/model/criterion/optimiser/updates/train_seconds/train_log")
-    r.add_argument("--system", default=None)
-    r.add_argument("--model", default=None)
-    r.add_argument("--criterion", default=None)
-    r.add_argument("--optimiser", default=None)
-    r.add_argument("--updates", type=int, default=None)
-    r.add_argument("--train-seconds", type=float, default=None)
-    r.add_argument("--train-log", default=None)
+    r.add_argument("--system", default=None, help="system name (required unless --meta names it)")
+    r.add_argument("--model", default=None, help="model kind (tdnn, gmm, ...) for the table")
+    r.add_argument("--criterion", default=None, help="training criterion for the table")
+    r.add_argument("--optimiser", default=None, help="optimiser for the table")
+    r.add_argument("--updates", type=int, default=None, help="number of parameter updates for the table")
+    r.add_argument("--train-seconds", type=float, default=None, help="training time for the table (s)")
+    r.add_argument("--train-log", default=None, help="training log (train_log.jsonl) for the plots")
     r.add_argument("--parameters", type=int, default=None, help="trainable parameters of the model")
-    r.add_argument("--dev-name", default="dev")
-    r.add_argument("--eval-name", default="eval")
-    r.add_argument("dev_dir")
-    r.add_argument("eval_dir")
+    r.add_argument("--dev-name", default="dev", help="name of the development set")
+    r.add_argument("--eval-name", default="eval", help="name of the evaluation set")
+    r.add_argument("dev_dir", help="decode directory of the development set (LM weight tuned here)")
+    r.add_argument("eval_dir", help="decode directory of the evaluation set (scored at dev's weight)")
 
     t = sub.add_parser("track", help="add a checkpoint's dev WER to a run's dev_wer.jsonl")
     t.add_argument("--dev-wer-log", required=True, help="the run's dev_wer.jsonl")
-    t.add_argument("--epoch", type=int, required=True)
+    t.add_argument("--epoch", type=int, required=True, help="epoch of the decoded checkpoint")
     t.add_argument("--update", type=int, required=True, help="parameter updates of the checkpoint")
     t.add_argument("dev_dir", help="scored decode dir of the checkpoint on dev")
     return p
@@ -93,7 +93,6 @@ def _lmwts(lo: float, hi: float, step: float) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log)
-    log = get_logger("nghf.bin.score")
     try:
         if args.cmd in ("wer", "dir"):
             norm = TextNormalizer(load_config(NormalizerConfig, args.normalizer))
@@ -131,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             dev, evl = record_dev_eval(args.results, info, args.dev_dir, args.eval_dir, args.dev_name, args.eval_name)
             print(f"{info.system}: {args.dev_name} {dev['wer']} / {args.eval_name} {evl['wer']} at LMWT {dev['lmwt']:g}")
     except (ValueError, OSError, RuntimeError) as err:
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-score", err)
     return 0
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.split import split_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-split-data", description=__doc__)
-    p.add_argument("data_dir")
-    p.add_argument("num_parts", type=int)
+    p = CliParser(prog="nghf-split-data", description=__doc__)
+    p.add_argument("data_dir", help="Kaldi data directory to split (into <data-dir>/split<N>/)")
+    p.add_argument("num_parts", type=int, help="number of parts")
     p.add_argument("--per-utt", action="store_true", help="split by utterance, not by speaker")
     args = p.parse_args(argv)
 

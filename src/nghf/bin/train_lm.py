@@ -14,11 +14,11 @@ cutoffs); ``--prune-threshold`` then applies Stolcke relative-entropy pruning (S
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from pathlib import Path
 
+from nghf.bin._cli_common import CliParser
 from nghf.bin._lang_common import run_main
 from nghf.lang.arpa import evaluate, read_arpa, write_arpa
 from nghf.lang.lexicon import read_word_list
@@ -40,8 +40,7 @@ def _sentences(path: str, has_ids: bool) -> list[list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-train-lm", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog="nghf-train-lm", description=__doc__)
     p.add_argument("--config", default=None, help="YAML LmConfig (e.g. conf/lm.yaml)")
     p.add_argument("--order", type=int, default=None, help="n-gram order (overrides the config)")
     p.add_argument("--text", action="append", required=False, default=[], help="training text; repeatable")

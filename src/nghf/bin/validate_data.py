@@ -5,15 +5,14 @@ Exit status 0 when there are no errors (warnings allowed), 1 otherwise.
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._data_common import run_main
 from nghf.data.validate import ValidateOptions, format_report, validate_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-validate-data", description=__doc__)
-    p.add_argument("data_dir")
+    p = CliParser(prog="nghf-validate-data", description=__doc__)
+    p.add_argument("data_dir", help="Kaldi data directory to check")
     p.add_argument("--no-text", action="store_true", help="text is optional (test data)")
     p.add_argument("--no-feats", action="store_true", help="ignore feats.scp/cmvn.scp/utt2num_frames")
     p.add_argument("--no-audio", action="store_true", help="do not open the audio files")

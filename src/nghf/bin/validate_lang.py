@@ -5,16 +5,14 @@
 
 from __future__ import annotations
 
-import argparse
-
+from nghf.bin._cli_common import CliParser
 from nghf.bin._lang_common import run_main
 from nghf.lang.validate import validate_lang
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="nghf-validate-lang", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("lang_dir")
+    p = CliParser(prog="nghf-validate-lang", description=__doc__)
+    p.add_argument("lang_dir", help="lang directory to check")
     args = p.parse_args(argv)
 
     def body() -> int:

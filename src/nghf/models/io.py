@@ -71,6 +71,23 @@ def save_model(
         torch.save(payload, tmp)
 
 
+def _load_failure(err: BaseException) -> str:
+    """One line saying why ``torch.load(weights_only=True)`` failed. torch's own message for
+    content it will not load safely advises loading with ``weights_only=False``, which runs
+    code from the file: that advice is never passed on (nghf model files hold only tensors
+    and plain data, so such a file is damaged or not an nghf model)."""
+    text = str(err)
+    if "Unsupported global" in text:
+        return "it holds Python objects other than tensors and plain values (not an nghf model file)"
+    if "weights_only" in text or "WeightsUnpickler" in text:
+        return "its content is not a serialised model"
+    if isinstance(err, EOFError):
+        return "the file ends early"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)
+    first = first.split(". ")[0].rstrip(".")  # torch appends advice sentences to the reason
+    return first if len(first) <= 200 else first[:200] + "..."
+
+
 def load_model(
     path: str | Path,
     device: torch.device | str = "cpu",
@@ -84,7 +101,7 @@ def load_model(
     except FileNotFoundError:
         raise ModelFileError(f"{path}: model file does not exist") from None
     except Exception as err:  # torch raises many types for a damaged file
-        raise ModelFileError(f"{path}: not a readable model file (corrupt or truncated?): {err}") from None
+        raise ModelFileError(f"{path}: not a readable model file (corrupt or truncated?): {_load_failure(err)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an nghf model file (format {FORMAT} expected)")
     try:

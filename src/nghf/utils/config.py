@@ -3,12 +3,13 @@
 Every configurable part of nghf (features, models, criteria, optimisers, trainer) is a
 ``@dataclass(frozen=True)``. ``load_config(Cls, path, overrides)`` builds one from a YAML
 file plus ``key.sub=value`` overrides, checking every key and type, and naming the file
-and key on any error; ``dump_config`` writes the resolved config beside an output so that
+(or, when the file is fine, the override at fault) and key on any error; ``dump_config`` writes the resolved config beside an output so that
 every result records exactly what produced it. Nothing mutates a config after loading.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -45,9 +46,38 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: Sequenc
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level, got {type(loaded).__name__}")
         data = loaded
+    if not overrides:
+        return from_dict(cls, data, where)
+    base = copy.deepcopy(data)
     for item in overrides:
         _apply_override(data, item)
-    return from_dict(cls, data, where)
+    try:
+        return from_dict(cls, data, where)
+    except ConfigError:
+        culprit = _failing_override(cls, base, overrides, where)
+        if culprit is None:
+            raise
+        item, err = culprit
+        raise ConfigError(str(err).replace(where, f"override {item!r}", 1)) from None
+
+
+def _failing_override(cls: type, base: dict[str, Any], overrides: Sequence[str],
+                      where: str) -> tuple[str, ConfigError] | None:
+    """The override that makes the config invalid, with its error: the file alone must be
+    valid (else the file is at fault), then overrides are applied in order and the first
+    after which the config no longer builds is named. ``None`` when the file is at fault."""
+    try:
+        from_dict(cls, base, where)
+    except ConfigError:
+        return None
+    data = copy.deepcopy(base)
+    for item in overrides:
+        _apply_override(data, item)
+        try:
+            from_dict(cls, data, where)
+        except ConfigError as err:
+            return item, err
+    return None
 
 
 def from_dict(cls: type[C], data: Mapping[str, Any], where: str = "<dict>", prefix: str = "") -> C:
