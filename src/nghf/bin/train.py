@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 
+from nghf.bin._cli_common import CliParser, report_error
 from nghf.dist.failure import rank_guard
 from nghf.dist.setup import DistEnv, distributed
 from nghf.models.factory import ModelConfig
@@ -16,7 +17,7 @@ from nghf.utils.logging import get_logger, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nghf-train", description=__doc__)
+    parser = CliParser(prog="nghf-train", description=__doc__)
     parser.add_argument("--config", help="training config YAML (conf/train_ce.yaml)")
     parser.add_argument("--model-config", help="model config YAML (conf/model_tdnn.yaml)")
     parser.add_argument("--optim-config",
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in exp-dir")
     parser.add_argument("--log", help="also log to this file")
-    parser.add_argument("-v", "--verbose", type=int, default=0)
+    parser.add_argument("-v", "--verbose", type=int, default=0, help="verbosity: 1 logs DEBUG lines")
     seq = parser.add_argument_group("sequence training (nghf.train.sequence_run)")
     seq.add_argument("--denlat-dir", help="denominator lattices (steps/make_denlats.sh): switches to sequence "
                      "training; --config is then conf/train_seq.yaml and <ali> the numerators' alignment dir")
@@ -78,8 +79,7 @@ def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
     except (ConfigError, ValueError, OSError, ImportError) as err:  # OSError: unwritable/full output
         if env.distributed:
             raise  # rank_guard names the rank and its log, and stops at once
-        log.error("%s", err)
-        return 1
+        return report_error("nghf-train", err)
     return 0
 
 
