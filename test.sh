@@ -4,7 +4,7 @@
 #   ./test.sh tests/utils     only some tests (lint still runs)
 set -euo pipefail
 cd "$(dirname "$0")"
-tools/install.sh
+tools/install.sh --dev --corpus  # the tests also need pytest/ruff and the corpus's packages
 . ./path.sh
 
 status=0

@@ -25,6 +25,8 @@ usage="Usage: $0 [options] <out-dir>
 . "$NGHF_ROOT/utils/parse_options.sh"
 check_nargs 1 "$@"
 out=$1
+# The speech synthesis engines and text sources only this corpus needs (silent when present).
+"$NGHF_ROOT/tools/install.sh" --corpus
 check_files "$corpus_config"
 case $size in
   tiny|default) ;;
