@@ -28,8 +28,8 @@ from nghf.lattice.numerator import read_frame_alignments
 from nghf.lattice.store import LatticeStore
 from nghf.models.io import load_model
 from nghf.optim.base import UpdateProblem
-from nghf.optim.config import load_optim_config
 from nghf.optim.curvature import ModelCurvature
+from nghf.optim.factory import load_optim_config
 from nghf.optim.params import ParamSpace
 from nghf.optim.second_order import SecondOrderOptimizer
 from nghf.train.data import DataConfig, split_heldout

@@ -16,7 +16,7 @@ from nghf.data.kaldi_files import read_dict
 from nghf.decode.decoder import DecoderConfig
 from nghf.gmm.config import GmmConfig
 from nghf.models.factory import ModelConfig, build_model
-from nghf.optim.config import load_optim_config
+from nghf.optim.factory import load_optim_config
 from nghf.score.expected import load_expected_systems
 from nghf.train.run import TrainConfig
 from nghf.train.sequence_run import TrainSeqConfig

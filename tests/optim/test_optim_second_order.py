@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ import torch
 
 from nghf.criteria.ce import CrossEntropy
 from nghf.optim.base import UpdateProblem
-from nghf.optim.config import DampingConfig, SecondOrderConfig, load_optim_config
+from nghf.optim.config import DampingConfig, SecondOrderConfig
 from nghf.optim.curvature import ModelCurvature
+from nghf.optim.factory import build_updater, load_optim_config
 from nghf.optim.params import ParamSpace
-from nghf.optim.second_order import SecondOrderOptimizer, backtrack_iterates, build_updater
+from nghf.optim.second_order import SecondOrderOptimizer, backtrack_iterates
 from nghf.optim.toy import frames_of, make_batch, make_model
 
 D64 = torch.float64
@@ -49,8 +51,8 @@ def _optimum(batch) -> float:
     return float(closure().detach())
 
 
-@pytest.mark.parametrize("kind,formulation,limit", [("hf", "B", 1e-6), ("nghf", "B", 1e-6), ("nghf", "C", 1e-6),
-                                                    ("nghf", "A", 1e-3)])
+@pytest.mark.parametrize("kind,formulation,limit", [("hf", "B", 1e-6), ("nghf", "B", 1e-6), ("nghf", "C", 5e-5),
+                                                    ("nghf", "A", 1e-5)])
 def test_second_order_reaches_convex_optimum_much_faster_than_gradient_descent(kind, formulation, limit) -> None:
     batch = _convex()
     best = _optimum(batch)
@@ -70,9 +72,10 @@ def test_second_order_reaches_convex_optimum_much_faster_than_gradient_descent(k
         _, g = oracle.loss_and_gradient()
         space.add_(g, alpha=-lr)
     gd_gap = oracle.loss() - best
-    # A (natural gradient as linear term) is not Newton-like, so it converges more slowly
+    # A (natural gradient as linear term) and C (Fisher directions) are not Newton's method on
+    # the loss, so they converge more slowly than HF and B (whose fixed point is HF's)
     assert hf_gap < limit, hf_gap
-    assert hf_gap < (0.2 if formulation == "A" and kind == "nghf" else 1e-3) * gd_gap, (hf_gap, gd_gap)
+    assert hf_gap < (1e-3 if limit <= 1e-6 else 2e-2) * gd_gap, (hf_gap, gd_gap)
 
 
 class WrongCurvature(ModelCurvature):
@@ -161,36 +164,63 @@ def test_state_dict_round_trip_continues_bit_identically(cfg) -> None:
     assert opt2.state_dict()["damping"] == opt.state_dict()["damping"]
 
 
-class DoublingReducer:
-    """A fake second rank holding an identical copy of this rank's data."""
+class ThreadReducer:
+    """A real all-reduce between ranks that run in threads of this process (sum in rank order)."""
 
-    world_size = 2
-    rank = 0
+    def __init__(self, rank: int, shared: dict) -> None:
+        self.rank, self.world_size, self.shared = rank, 2, shared
 
     def sum_(self, tensor):
-        return tensor.mul_(2)
+        slots, barrier = self.shared["slots"], self.shared["barrier"]
+        slots[self.rank] = tensor.clone()
+        barrier.wait()
+        total = slots[0] + slots[1]
+        barrier.wait()
+        return tensor.copy_(total)
 
 
-@pytest.mark.parametrize("kind,formulation", [("hf", "B"), ("ng", "B"), ("nghf", "C"), ("nghf", "A")])
-def test_two_rank_reducer_matches_one_rank_on_full_batch(kind, formulation) -> None:
+@pytest.mark.parametrize("kind,formulation,precond", [("hf", "B", "shared"), ("ng", "B", "none"), ("nghf", "A", "none"),
+                                                      ("nghf", "B", "shared"), ("nghf", "C", "shared")])
+def test_two_ranks_match_one_rank_with_all_the_data(kind, formulation, precond) -> None:
+    """Two ranks, each with half of the gradient and curvature utterances, make the same
+    updates as one rank with all of them (Fisher rows gathered over ranks included)."""
     teacher = make_model("tdnn", 3, 4, 3, seed=5)
-    batch = make_batch(4, 6, 3, 3, seed=1, teacher=teacher, dtype=D64)
-    curv = batch.select([0, 1])
-    cfg = SecondOrderConfig(kind=kind, formulation=formulation, natural_gradient="cg",
-                            preconditioner="shared" if kind == "hf" else "none")
-    n, nc = frames_of([batch]), frames_of([curv])
-    outs = []
-    for problem_of in (
-        lambda m: UpdateProblem(m, CrossEntropy(), [batch], [curv], 2 * n, 2 * nc, DoublingReducer()),
-        lambda m: UpdateProblem(m, CrossEntropy(), [batch, batch], [curv, curv], 2 * n, 2 * nc),
-    ):
-        model = make_model("tdnn", 3, 4, 3, dtype=D64)
-        opt = SecondOrderOptimizer(model.parameters(), cfg)
-        for _ in range(2):
-            stats = opt.step(problem_of(model))
-        outs.append((torch.cat([p.detach().reshape(-1) for p in model.parameters()]), stats.extras))
-    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-10, atol=1e-12)
-    assert outs[0][1]["cg_iterations"] == outs[1][1]["cg_iterations"]
+    halves = [make_batch(4, 6, 3, 3, seed=s, teacher=teacher, dtype=D64) for s in (1, 2)]
+    curvs = [b.select([0, 1]) for b in halves]
+    # forward-mode AD keeps global state, so ranks in threads use the (thread-safe) double-vjp products
+    cfg = SecondOrderConfig(kind=kind, formulation=formulation, preconditioner=precond, jvp_method="double_vjp")
+    n, nc = frames_of(halves), frames_of(curvs)
+
+    # models are made here, not in the threads: initialisation uses the global RNG
+    models = {key: make_model("tdnn", 3, 4, 3, dtype=D64) for key in ("single", 0, 1)}
+
+    def run(problem_of, out, key):
+        try:
+            model = models[key]
+            opt = SecondOrderOptimizer(model.parameters(), cfg)
+            for _ in range(2):
+                stats = opt.step(problem_of(model))
+            out[key] = (torch.cat([p.detach().reshape(-1) for p in model.parameters()]), stats.extras)
+        except BaseException as err:  # reported by the main thread
+            out[key] = err
+            shared["barrier"].abort()
+
+    outs: dict = {}
+    shared = {"slots": [None, None], "barrier": threading.Barrier(2, timeout=60)}
+    run(lambda m: UpdateProblem(m, CrossEntropy(), halves, curvs, n, nc), outs, "single")
+    threads = [threading.Thread(target=run, args=(
+        lambda m, r=r: UpdateProblem(m, CrossEntropy(), [halves[r]], [curvs[r]], n, nc, ThreadReducer(r, shared)),
+        outs, r)) for r in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in (0, 1):
+        if isinstance(outs[r], BaseException):
+            raise outs[r]
+        torch.testing.assert_close(outs[r][0], outs["single"][0], rtol=1e-9, atol=1e-11)
+        assert outs[r][1]["cg_iterations"] == outs["single"][1]["cg_iterations"]
+    assert outs["single"][1]["accepted"] == 1.0
 
 
 def test_configs_load_and_build() -> None:

@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
         model_config = load_config(ModelConfig, args.model_config, args.model_set)
         optim_config = None
         if args.optim_config:
-            from nghf.optim.config import load_optim_config
+            from nghf.optim.factory import load_optim_config
 
             optim_config = load_optim_config(args.optim_config)
         if args.device.startswith("cuda"):
@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace, log: logging.Logger, env: DistEnv) -> int:
 
 
 def _run_sequence(args: argparse.Namespace, env: DistEnv) -> int:
-    from nghf.optim.config import load_optim_config
+    from nghf.optim.factory import load_optim_config
     from nghf.train.sequence_run import TrainSeqConfig, train_sequence
 
     if not (args.init_model and args.criterion_config and args.optim_config):

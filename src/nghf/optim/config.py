@@ -1,21 +1,18 @@
 """Frozen configs of the second-order optimisers (``conf/optim_{hf,ng,nghf}.yaml``).
 
-``load_optim_config`` reads the ``kind`` key of a YAML file and builds either
-``SecondOrderConfig`` (``hf``, ``ng``, ``nghf``) or the first-order config of
-``nghf.optim.first_order`` (``sgd``, ``adam``).
+Which config class a ``kind`` key selects, and which updater a config builds, is decided in one
+place: ``nghf.optim.factory``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
-
-import yaml
+from typing import ClassVar, Literal
 
 from nghf.optim.cg import CGConfig
-from nghf.utils.config import ConfigError, load_config
+from nghf.utils.logging import get_logger
+
+LOG = get_logger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +52,36 @@ class DampingConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class FisherDampingConfig:
+    """Damping ``λ_F = μ_F · s_F`` of the empirical Fisher, on the Fisher's own scale and
+    separate from the Gauss-Newton ``λ``.
+
+    ``s_F = tr(F) / n`` is the mean eigenvalue of ``F`` on its span (``n`` curvature
+    utterances), re-computed exactly from the Fisher rows at every update. Outside the span
+    (``P − n`` of ``P`` directions) ``F + λ_F I`` is ``λ_F``; on this scale the natural gradient
+    ``s_F (F + λ_F I)⁻¹ g`` equals ``g / μ_F`` there and whitens ``g`` inside the span, whatever
+    the loss scale. With one ``λ`` measured on the Gauss-Newton scale for both matrices, the
+    Fisher's damping was unrelated to the Fisher and formulation A's steps grew as ``1/λ``.
+
+    Attributes:
+        initial: starting ``μ_F``.
+        adapt: Levenberg-Marquardt rule on ``μ_F`` when the method's quadratic model uses the
+            Fisher (``ng``: ``ρ`` measures that model); the NGHF formulations keep ``μ_F`` fixed,
+            because their ``ρ`` measures the Gauss-Newton model, which ``λ`` already adapts to.
+        min, max: bounds on ``μ_F``.
+    """
+
+    initial: float = 1.0
+    adapt: bool = True
+    min: float = 1e-4
+    max: float = 1e6
+
+    def __post_init__(self) -> None:
+        if not (0 < self.min <= self.initial <= self.max):
+            raise ValueError(f"fisher_damping needs 0 < min <= initial <= max, got {self.min}, {self.initial}, {self.max}")
+
+
+@dataclasses.dataclass(frozen=True)
 class LineSearchConfig:
     """Armijo backtracking on the final step: shrink ``α`` by ``shrink`` until
     ``L(θ + αΔ) ≤ L(θ) + c α gᵀΔ``, at most ``max_steps`` times."""
@@ -74,13 +101,17 @@ class SecondOrderConfig:
     """HF / NG / NGHF settings.
 
     Attributes:
-        kind: ``hf`` (CG on ``G+λI``), ``ng`` (CG on ``F+λI``) or ``nghf``.
-        formulation: NGHF variant ``A`` (NG as linear term), ``B`` (Fisher-preconditioned HF)
-            or ``C`` (Fisher CG directions, Gauss-Newton step sizes).
+        kind: ``hf`` (CG on ``G+λI``), ``ng`` (CG on ``F+λ_F I``) or ``nghf``.
+        formulation: NGHF variant ``A`` (the natural gradient as the linear term of the
+            Gauss-Newton quadratic), ``B`` (Fisher-preconditioned HF) or ``C`` (Fisher CG
+            directions, Gauss-Newton step sizes).
         cg: CG options.
-        damping, line_search: see their classes.
-        preconditioner: ``none``, ``diagonal`` (``(diag F + λ)^α``) or ``shared`` (per-block
-            Gauss-Newton scale); not used by formulation B (its preconditioner is the Fisher).
+        damping: Gauss-Newton damping ``λ``; fisher_damping: the Fisher's ``μ_F``.
+        line_search: see its class.
+        preconditioner: ``none``, ``diagonal`` (``(diag F + λ)^α``) or ``shared`` (the
+            shared-parameter preconditioner: the CG matrix's diagonal shared per output unit,
+            ``nghf.optim.precondition``); every method uses it (B through the Fisher inverse's
+            diagonal damping).
         precond_exponent: ``α``.
         jvp_method: ``jvp`` (forward mode) or ``double_vjp``.
         warm_start_decay: CG starts from this × the previous solution (0: cold start).
@@ -90,10 +121,13 @@ class SecondOrderConfig:
         seed: seed of the optimiser's own RNG (probe vectors).
     """
 
+    family: ClassVar[str] = "second"
+
     kind: Literal["hf", "ng", "nghf"] = "nghf"
-    formulation: Literal["A", "B", "C"] = "B"
+    formulation: Literal["A", "B", "C"] = "A"
     cg: CGConfig = dataclasses.field(default_factory=CGConfig)
     damping: DampingConfig = dataclasses.field(default_factory=DampingConfig)
+    fisher_damping: FisherDampingConfig = dataclasses.field(default_factory=FisherDampingConfig)
     line_search: LineSearchConfig = dataclasses.field(default_factory=LineSearchConfig)
     preconditioner: Literal["none", "diagonal", "shared"] = "none"
     precond_exponent: float = 0.75
@@ -109,27 +143,12 @@ class SecondOrderConfig:
             raise ValueError(f"warm_start_decay must be in [0, 1], got {self.warm_start_decay}")
         if self.precond_exponent < 0 or self.natural_gradient_iters < 1:
             raise ValueError("precond_exponent must be >= 0 and natural_gradient_iters >= 1")
+        cg = self.cg
+        if cg.progress_eps > 0 and cg.progress_min_window >= cg.max_iters:
+            LOG.warning(
+                "cg.progress_min_window (%d) >= cg.max_iters (%d): the progress rule can never stop CG; "
+                "lower the window (e.g. 2) or set progress_eps: 0 for a fixed iteration count",
+                cg.progress_min_window, cg.max_iters,
+            )
 
 
-FIRST_ORDER_KINDS = ("sgd", "adam")
-SECOND_ORDER_KINDS = ("hf", "ng", "nghf")
-
-
-def load_optim_config(path: str | Path, overrides: Sequence[str] = ()) -> Any:
-    """Load an optimiser config, choosing the dataclass from its ``kind`` key (overrides may
-    set ``kind`` too)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read optimiser config: {err}") from None
-    kind = data.get("kind", "nghf") if isinstance(data, dict) else None
-    for item in overrides:
-        if item.split("=", 1)[0].strip() == "kind":
-            kind = yaml.safe_load(item.split("=", 1)[1])
-    if kind in SECOND_ORDER_KINDS:
-        return load_config(SecondOrderConfig, path, overrides)
-    if kind in FIRST_ORDER_KINDS:
-        from nghf.optim.first_order import FirstOrderConfig
-
-        return load_config(FirstOrderConfig, path, overrides)
-    raise ConfigError(f"{path}: kind: {kind!r} is not one of {', '.join(SECOND_ORDER_KINDS + FIRST_ORDER_KINDS)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 
@@ -25,6 +25,8 @@ log = get_logger(__name__)
 @dataclasses.dataclass(frozen=True)
 class FirstOrderConfig:
     """SGD/Adam settings; ``clip_norm = 0`` disables clipping."""
+
+    family: ClassVar[str] = "first"
 
     kind: Literal["sgd", "adam"] = "adam"
     lr: float = 1e-3

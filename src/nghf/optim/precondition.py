@@ -1,19 +1,28 @@
-"""Preconditioners for CG and the Woodbury inverse of the damped empirical Fisher.
+"""Preconditioners for CG, the Fisher factor, and the Woodbury inverse of the damped Fisher.
 
-A preconditioner here is a vector ``m > 0`` (``M = diag(m)``; CG applies ``z = r / m``) or,
-for NGHF formulation B, the operator ``(F + λI)⁻¹``.
+A CG preconditioner here is a vector ``m > 0`` (``M = diag(m)``; CG applies ``z = r / m``) or,
+for NGHF formulation B, the operator ``(F + Λ)⁻¹``.
 
-* ``diagonal``: Martens' ``m = (diag(Σ_u ĝ_u²) + λ)^α`` with ``α = 0.75`` and ``ĝ_u`` the
-  per-utterance gradient rows of the empirical Fisher (``diag F``).
-* ``shared``: one scalar per parameter block (a weight matrix, a conv kernel, a bias),
-  ``m_b = (h_b + λ)^α`` with ``h_b`` the block's mean Gauss-Newton diagonal, estimated by
-  Hutchinson's ``z ⊙ G z`` on a Rademacher probe averaged over the block. Parameters applied
-  at many time steps (recurrent matrices, convolution kernels) collect curvature from every
-  application, so their curvature scale is many times that of, e.g., an output bias; a
-  per-block scalar removes that spread (the dominant source of ill-conditioning across
-  blocks) without the noise of a per-element estimate, and costs one product per update.
-* ``WoodburyInverse``: ``(UᵀU + λI)⁻¹ v = (v − Uᵀ (UUᵀ + λI)⁻¹ U v) / λ`` through a Cholesky
-  factor of the small ``n × n`` Gram matrix (``n`` = curvature utterances), in float64.
+* ``diagonal``: Martens' ``m = (diag F + λ)^α`` with ``α = 0.75`` and ``diag F`` from the
+  per-utterance gradient rows of the empirical Fisher.
+* ``shared`` (the shared-parameter preconditioner, ``shared_curvature_diagonal``): parameters
+  applied at many time steps -- TDNN kernels, recurrent matrices -- collect curvature from every
+  application, and the curvature scale differs by orders of magnitude between, e.g., the first
+  layer's kernel (large inputs, every frame), a recurrent matrix and an output bias. The
+  preconditioner estimates the diagonal of the matrix that CG runs on (``G`` or ``F``) and
+  **shares one value across each group of parameters that are applied together**: one group per
+  output unit of a weight matrix or kernel (its fan-in row: for a TDNN kernel every tap and input
+  channel of one output channel, for an LSTM matrix one gate unit), one group per bias or other
+  1-D block. ``m_i = (d_group(i) + λ)^α``. Averaging over a group removes the noise of a
+  one-probe Hutchinson estimate (``z ⊙ G z``) while keeping the spread across layers and units
+  that makes the damped system ill-conditioned; the Fisher's diagonal is exact (from the rows).
+* ``WoodburyInverse``: ``(UᵀU + Λ)⁻¹ v`` for a wide ``U`` (``n × P``, ``n ≪ P``) and a scalar or
+  diagonal ``Λ``, through a Cholesky factor of the small ``n × n`` matrix ``I + U Λ⁻¹ Uᵀ``, in
+  float64.
+* ``FisherFactor``: the empirical Fisher ``F = UᵀU`` held as its rows; ``F v = Uᵀ(U v)`` costs
+  two thin matrix products instead of a pass through the network, and its own scale
+  ``s_F = tr(F) / n`` (the mean non-zero eigenvalue, i.e. of the Gram matrix ``UUᵀ``) is what the
+  Fisher damping is measured in (``docs/nghf.md``).
 """
 
 from __future__ import annotations
@@ -35,39 +44,96 @@ def diagonal_preconditioner(fisher_rows: torch.Tensor, damping: float, exponent:
     return (diag + damping).pow(exponent).to(fisher_rows.dtype)
 
 
-def block_curvature_scales(space: ParamSpace, probe: torch.Tensor, g_probe: torch.Tensor) -> torch.Tensor:
-    """Per-element vector holding, in each block, that block's Hutchinson estimate of the mean
-    Gauss-Newton diagonal ``mean_b(z ⊙ G z)`` (clamped at 0)."""
-    est = (probe * g_probe).to(torch.float64)
-    out = torch.empty(space.numel, dtype=torch.float64, device=probe.device)
-    for _, sl in space.slices():
-        out[sl] = est[sl].mean().clamp(min=0.0)
-    return out
+def parameter_groups(space: ParamSpace) -> torch.Tensor:
+    """Group index of every element of the flat vector: one group per output unit (first
+    dimension) of each block with two or more dimensions, one group per 1-D block."""
+    ids: list[torch.Tensor] = []
+    next_id = 0
+    for shape, numel in zip(space.shapes, space.numels, strict=True):
+        if len(shape) >= 2 and shape[0] > 0:
+            rows = int(shape[0])
+            ids.append(torch.arange(next_id, next_id + rows).repeat_interleave(numel // rows))
+            next_id += rows
+        else:
+            ids.append(torch.full((numel,), next_id, dtype=torch.int64))
+            next_id += 1
+    return torch.cat(ids).to(space.device)
 
 
-def shared_preconditioner(block_scales: torch.Tensor, damping: float, exponent: float = 0.75,
+def group_mean(values: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Every element replaced by the mean of its group (float64)."""
+    v64 = values.to(torch.float64)
+    num = int(groups.max()) + 1 if groups.numel() else 0
+    sums = torch.zeros(num, dtype=torch.float64, device=v64.device).index_add_(0, groups, v64)
+    counts = torch.bincount(groups, minlength=num).to(torch.float64).clamp(min=1.0)
+    return (sums / counts)[groups]
+
+
+def shared_curvature_diagonal(groups: torch.Tensor, diagonal: torch.Tensor) -> torch.Tensor:
+    """Group means of a (possibly noisy, e.g. Hutchinson ``z ⊙ C z``) diagonal estimate,
+    clamped at 0: the ``d`` of the shared-parameter preconditioner (float64)."""
+    return group_mean(diagonal, groups).clamp(min=0.0)
+
+
+def shared_preconditioner(diagonal: torch.Tensor, damping: float, exponent: float = 0.75,
                           dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """``(h_b + λ)^α`` for the per-element block scales of ``block_curvature_scales``."""
-    return (block_scales + damping).pow(exponent).to(dtype)
+    """``(d + λ)^α`` for the per-element shared diagonal ``d``."""
+    return (diagonal.to(torch.float64) + damping).pow(exponent).to(dtype)
+
+
+class FisherFactor:
+    """The empirical Fisher ``F = UᵀU`` held as its rows ``U`` (``n × P``)."""
+
+    def __init__(self, rows: torch.Tensor) -> None:
+        self.rows = rows
+        self._rows64 = rows.to(torch.float64)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.rows.shape[0])
+
+    def matvec(self, v: torch.Tensor) -> torch.Tensor:
+        """``F v = Uᵀ (U v)`` (float64 inside, returned in ``v``'s dtype)."""
+        if self.num_rows == 0:
+            return torch.zeros_like(v)
+        return (self._rows64.T @ (self._rows64 @ v.to(torch.float64))).to(v.dtype)
+
+    def diagonal(self) -> torch.Tensor:
+        """``diag F = Σ_u U_u²`` (float64)."""
+        return self._rows64.pow(2).sum(dim=0)
+
+    def scale(self) -> float:
+        """``s_F = tr(F) / n``: the mean eigenvalue of ``F`` on its span (``tr(UUᵀ) / n``);
+        a tiny positive floor when ``F`` is zero."""
+        if self.num_rows == 0:
+            return 1e-30
+        return max(float(self._rows64.pow(2).sum()) / self.num_rows, 1e-30)
 
 
 class WoodburyInverse:
-    """``v ↦ (UᵀU + λI)⁻¹ v`` for a wide ``U`` (``n × P``, ``n ≪ P``)."""
+    """``v ↦ (UᵀU + Λ)⁻¹ v`` for a wide ``U`` (``n × P``, ``n ≪ P``) and ``Λ = λI`` (a float) or
+    ``Λ = diag(λ)`` (a positive vector):
+    ``(Λ + UᵀU)⁻¹ = Λ⁻¹ − Λ⁻¹Uᵀ (I + U Λ⁻¹ Uᵀ)⁻¹ U Λ⁻¹``."""
 
-    def __init__(self, rows: torch.Tensor, damping: float) -> None:
-        if damping <= 0:
-            raise ValueError(f"Woodbury inverse needs damping > 0, got {damping}")
+    def __init__(self, rows: torch.Tensor, damping: float | torch.Tensor) -> None:
+        lam = torch.as_tensor(damping, dtype=torch.float64, device=rows.device)
+        if not bool((lam > 0).all()):
+            raise ValueError(f"Woodbury inverse needs damping > 0, got min {float(lam.min())}")
         self.rows = rows
         self.damping = damping
-        u64 = rows.to(torch.float64)
-        gram = u64 @ u64.T
-        gram.diagonal().add_(damping)
-        self.chol = torch.linalg.cholesky(gram)
+        self._rows64 = rows.to(torch.float64)
+        self._inv_lam = 1.0 / lam
+        scaled = self._rows64 * self._inv_lam  # U Λ⁻¹ (broadcast over columns)
+        inner = scaled @ self._rows64.T
+        inner.diagonal().add_(1.0)
+        self.chol = torch.linalg.cholesky(inner)
+        self._scaled = scaled
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        v64 = v.to(torch.float64)
+        out = v64 * self._inv_lam
         if self.rows.shape[0] == 0:
-            return v / self.damping
-        uv = (self.rows.to(torch.float64) @ v.to(torch.float64)).unsqueeze(1)
-        coef = torch.cholesky_solve(uv, self.chol).squeeze(1)
-        out = (v.to(torch.float64) - self.rows.to(torch.float64).T @ coef) / self.damping
+            return out.to(v.dtype)
+        coef = torch.cholesky_solve((self._scaled @ v64).unsqueeze(1), self.chol).squeeze(1)
+        out = out - self._scaled.T @ coef
         return out.to(v.dtype)

@@ -1,32 +1,31 @@
 """HF, NG and NGHF: one damped second-order update per ``step``.
 
-Every update (``SecondOrderOptimizer.step``):
+Every update (``SecondOrderOptimizer.step``), the same for every method; what differs between
+HF, NG and the NGHF formulations is a strategy object (``nghf.optim.methods``):
 
 1. loss ``L₀`` and gradient ``g`` on the gradient batches (all ranks);
-2. curvature scale ``s`` (mean Gauss-Newton diagonal, Hutchinson on one Rademacher probe from
-   the optimiser's own generator) when damping is relative or the preconditioner is
-   ``shared``; Fisher rows ``U`` (``F = UᵀU``) when the Woodbury inverse or the diagonal
-   preconditioner needs them;
-3. the method's CG run, warm-started from ``warm_start_decay ×`` the previous solution:
-   ``hf``: ``(G+λI)Δ = −g``; ``ng``: ``(F+λI)Δ = −g``; ``nghf`` formulation ``A``:
-   ``(G+λI)Δ = −(F+λI)⁻¹g``; ``B``: ``(G+λI)Δ = −g`` preconditioned by ``(F+λI)``;
-   ``C``: Fisher-CG directions with Gauss-Newton step lengths;
+2. when the method uses the Gauss-Newton matrix and damping is relative, or the shared
+   preconditioner runs on ``G``: one product ``G z`` on a Rademacher probe from the optimiser's
+   own generator gives the curvature scale ``s = zᵀGz / P`` and the Hutchinson diagonal
+   ``z ⊙ G z``; when the method uses the Fisher: its rows ``U`` (``F = UᵀU``), its scale
+   ``s_F = tr F / n`` and ``λ_F = μ_F s_F`` (separate from ``λ = μ s``);
+3. the method's CG run (preconditioned when asked), warm-started from
+   ``warm_start_decay ×`` the previous solution;
 4. backtracking over the stored CG iterates (Martens: walk back from the last iterate while
    the loss keeps falling) on the *judging loss*: the validation set's loss when the problem
    has one (training utterances outside the gradient batch, as Kingsbury et al. 2012 use
-   held-out data), else the gradient-batch loss. Judging on other data is what stops a large
-   step fitted to one gradient batch from being accepted when it does not generalise;
-5. reduction ratio ``ρ = (L(θ+Δ) − L₀) / M(Δ)`` (``L`` the judging loss) with the undamped model
-   ``M(Δ) = gᵀΔ + ½ΔᵀCΔ`` (``C = F`` for ``ng``, ``G`` otherwise) and the Levenberg-Marquardt
-   rule for ``λ``; Armijo line search on the chosen step;
-6. a step that raises the loss or gives NaN/Inf is rejected: ``λ`` is raised by
-   ``reject_factor`` and the CG run is repeated (at most ``max_retries`` times), each
+   held-out data), else the gradient-batch loss;
+5. reduction ratio ``ρ = (L(θ+Δ) − L₀) / M(Δ)`` with the undamped model
+   ``M(Δ) = gᵀΔ + ½ΔᵀCΔ`` of the method's model matrix ``C`` (``F`` for ng, ``G`` otherwise);
+   the Levenberg-Marquardt rule adapts that matrix's damping (``μ`` or, for ng, ``μ_F``);
+   Armijo line search on the chosen step;
+6. a step that raises the loss or gives NaN/Inf is rejected: the model matrix's damping is
+   raised by ``reject_factor`` and the CG run repeated (at most ``max_retries`` times), each
    rejection logged. Nothing changes the parameters unless a step is accepted.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -35,15 +34,17 @@ from typing import Any
 import torch
 
 from nghf.optim.base import UpdateProblem, UpdateStats
-from nghf.optim.cg import CGConfig, CGResult, conjugate_gradient, fisher_directions_gn_steps
+from nghf.optim.cg import CGResult
 from nghf.optim.config import SecondOrderConfig
 from nghf.optim.curvature import ModelCurvature
+from nghf.optim.methods import SolveInputs, method_for
 from nghf.optim.params import ParamSpace
 from nghf.optim.precondition import (
-    WoodburyInverse,
-    block_curvature_scales,
+    FisherFactor,
     diagonal_preconditioner,
+    parameter_groups,
     rademacher,
+    shared_curvature_diagonal,
     shared_preconditioner,
 )
 from nghf.utils.logging import get_logger
@@ -51,7 +52,7 @@ from nghf.utils.logging import get_logger
 LOG = get_logger(__name__)
 
 Oracle = ModelCurvature
-"""Anything with ``space``, ``loss_and_gradient``, ``loss_at``, ``gauss_newton``, ``fisher``,
+"""Anything with ``space``, ``loss_and_gradient``, ``loss_at``, ``gauss_newton``,
 ``fisher_factor`` and ``products`` (``ModelCurvature`` or a test double)."""
 
 
@@ -75,7 +76,10 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
             if extra:
                 raise ValueError(f"second-order parameter groups take no options, got {sorted(extra)}")
         self.config = config
+        self.method = method_for(config)
         self.damping = config.damping.initial
+        self.fisher_damping = config.fisher_damping.initial
+        self._groups: torch.Tensor | None = None
         self.prev_solution: torch.Tensor | None = None
         self.updates = 0
         self.rejections = 0
@@ -87,7 +91,9 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
     def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
         return {
             "kind": self.config.kind,
+            "formulation": self.method.name,
             "damping": self.damping,
+            "fisher_damping": self.fisher_damping,
             "prev_solution": None if self.prev_solution is None else self.prev_solution.clone(),
             "updates": self.updates,
             "rejections": self.rejections,
@@ -97,7 +103,10 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
     def load_state_dict(self, state: dict[str, Any]) -> None:  # type: ignore[override]
         if state.get("kind") != self.config.kind:
             raise ValueError(f"state dict is for optimiser {state.get('kind')!r}, not {self.config.kind!r}")
+        if state.get("formulation", self.method.name) != self.method.name:
+            raise ValueError(f"state dict is for method {state['formulation']!r}, not {self.method.name!r}")
         self.damping = float(state["damping"])
+        self.fisher_damping = float(state.get("fisher_damping", self.config.fisher_damping.initial))
         prev = state["prev_solution"]
         self.prev_solution = None if prev is None else prev.clone()
         self.updates = int(state["updates"])
@@ -127,21 +136,44 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         return self._update(oracle)
 
     # ------------------------------------------------------------------ the update
-    def _needs_fisher_rows(self) -> bool:
+    def _curvature_probe(self, oracle: Oracle) -> tuple[float, torch.Tensor | None]:
+        """``(s, z ⊙ G z)``: the Gauss-Newton scale for relative damping and the Hutchinson
+        diagonal for the shared preconditioner, from one probe, when either is needed."""
+        cfg, method, space = self.config, self.method, oracle.space
+        uses_gn = method.cg_matrix == "gn" or method.model_matrix == "gn"
+        want_scale = cfg.damping.relative and uses_gn
+        want_diag = cfg.preconditioner == "shared" and method.cg_matrix == "gn"
+        if not (want_scale or want_diag):
+            return 1.0, None
+        probe = rademacher(space.numel, self.generator, space.dtype, space.device)
+        g_probe = oracle.gauss_newton(probe)
+        scale = max(float(torch.dot(probe.double(), g_probe.double())) / space.numel, 1e-12) if want_scale else 1.0
+        return scale, (probe * g_probe if want_diag else None)
+
+    def _preconditioner(self, oracle: Oracle, factor: FisherFactor | None, gn_diag: torch.Tensor | None,
+                        lam_cg: float, dtype: torch.dtype) -> torch.Tensor | None:
+        """The diagonal ``m`` of the CG preconditioner (``None``: no preconditioner)."""
         cfg = self.config
-        if cfg.kind == "nghf" and cfg.formulation == "B":
-            return True
-        if cfg.kind == "nghf" and cfg.formulation == "A" and cfg.natural_gradient == "woodbury":
-            return True
-        return cfg.preconditioner == "diagonal"
+        if cfg.preconditioner == "diagonal":
+            assert factor is not None
+            return diagonal_preconditioner(factor.rows, lam_cg, cfg.precond_exponent)
+        if cfg.preconditioner == "shared":
+            diag = gn_diag if self.method.cg_matrix == "gn" else (factor.diagonal() if factor is not None else None)
+            assert diag is not None
+            if self._groups is None or self._groups.numel() != oracle.space.numel:
+                self._groups = parameter_groups(oracle.space)
+            return shared_preconditioner(shared_curvature_diagonal(self._groups, diag), lam_cg,
+                                         cfg.precond_exponent, dtype)
+        return None
 
     def _update(self, oracle: Oracle) -> UpdateStats:
-        cfg = self.config
+        cfg, method = self.config, self.method
         space = oracle.space
         t_start = time.perf_counter()
         loss0, grad = oracle.loss_and_gradient()
         time_grad = time.perf_counter() - t_start
-        extras: dict[str, float] = {"loss_before": loss0, "damping": self.damping, "accepted": 0.0}
+        extras: dict[str, float] = {"loss_before": loss0, "damping": self.damping,
+                                    "fisher_damping": self.fisher_damping, "accepted": 0.0}
         validated = bool(getattr(oracle, "has_validation", False))
         t_val = time.perf_counter()
         if validated:
@@ -158,17 +190,11 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
 
         t_curv = time.perf_counter()
         products0 = oracle.products
-        scale = 1.0
-        block_scales = None
-        if cfg.damping.relative or cfg.preconditioner == "shared":
-            probe = rademacher(space.numel, self.generator, space.dtype, space.device)
-            g_probe = oracle.gauss_newton(probe)
-            if cfg.damping.relative:
-                scale = max(float(torch.dot(probe.double(), g_probe.double())) / space.numel, 1e-12)
-            if cfg.preconditioner == "shared":
-                block_scales = block_curvature_scales(space, probe, g_probe)
+        scale, gn_diag = self._curvature_probe(oracle)
         t_rows = time.perf_counter()
-        rows = oracle.fisher_factor() if self._needs_fisher_rows() else None
+        needs_rows = method.needs_fisher or cfg.preconditioner == "diagonal"
+        factor = FisherFactor(oracle.fisher_factor()) if needs_rows else None
+        fisher_scale = factor.scale() if factor is not None else 1.0
         phase = {"time_scale": t_rows - t_curv, "time_fisher_rows": time.perf_counter() - t_rows,
                  "time_cg": 0.0, "time_backtrack": 0.0, "time_line_search": 0.0}
 
@@ -179,18 +205,19 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         rho = float("nan")
         for attempt in range(cfg.damping.max_retries + 1):
             lam = self.damping * scale
+            lam_f = self.fisher_damping * fisher_scale
             x0 = None
             if attempt == 0 and self.prev_solution is not None and cfg.warm_start_decay > 0:
                 x0 = self.prev_solution.to(grad) * cfg.warm_start_decay
             t0 = time.perf_counter()
-            result = self._solve(oracle, grad, lam, x0, rows, block_scales)
+            result = method.solve(self._solve_inputs(oracle, grad, lam, lam_f, fisher_scale, factor, gn_diag, x0))
             t1 = time.perf_counter()
             cg_total += result.iterations
             self.last_result = result
             self.last_quadratic = list(result.quadratic)
             delta, loss_try, chosen_it = self._backtrack(oracle, result)
             t2 = time.perf_counter()
-            model_red = self._model_reduction(oracle, grad, delta)
+            model_red = self._model_reduction(oracle, factor, grad, delta)
             t3 = time.perf_counter()
             actual = loss_try - ref0
             rho = actual / model_red if model_red < 0 and math.isfinite(loss_try) else float("-inf")
@@ -203,7 +230,8 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
             extras.update(
                 cg_iterations=float(result.iterations), cg_q_initial=result.quadratic[0],
                 cg_q_final=result.quadratic[-1], cg_chosen_iteration=float(chosen_it),
-                q_model=model_red, rho=rho, step_alpha=alpha, damping_abs=lam,
+                q_model=model_red, rho=rho, step_alpha=alpha, damping_abs=lam, fisher_damping_abs=lam_f,
+                fisher_scale=fisher_scale,
             )
             if ok:
                 step = delta * alpha
@@ -212,10 +240,11 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
                 break
             self.rejections += 1
             self.prev_solution = None
-            self.damping = min(self.damping * cfg.damping.reject_factor, cfg.damping.max)
+            self._reject()
             LOG.warning(
-                "update %d attempt %d: step rejected (%s loss %.6g -> %.6g, rho %.3g); damping raised to %.4g",
-                self.updates, attempt, "validation" if validated else "batch", ref0, loss_try, rho, self.damping,
+                "update %d attempt %d: step rejected (%s loss %.6g -> %.6g, rho %.3g); damping raised to %.4g "
+                "(Fisher %.4g)", self.updates, attempt, "validation" if validated else "batch", ref0, loss_try, rho,
+                self.damping, self.fisher_damping,
             )
         time_curvature = time.perf_counter() - t_curv
         if accepted:
@@ -225,55 +254,45 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         extras["validation_after" if validated else "loss_after"] = loss_new
         self.updates += 1
         extras.update(
-            accepted=float(accepted), damping=self.damping, step_norm=float(step.norm()),
-            cg_iterations_total=float(cg_total), retries=float(attempt), products=float(oracle.products - products0),
-            time_grad=time_grad, time_curvature=time_curvature, time_total=time.perf_counter() - t_start,
-            time_validation=time_validation, **phase,
+            accepted=float(accepted), damping=self.damping, fisher_damping=self.fisher_damping,
+            step_norm=float(step.norm()), cg_iterations_total=float(cg_total), retries=float(attempt),
+            products=float(oracle.products - products0), time_grad=time_grad, time_curvature=time_curvature,
+            time_total=time.perf_counter() - t_start, time_validation=time_validation, **phase,
         )
         LOG.debug("update %d: %s", self.updates, extras)
         return UpdateStats(loss=loss0, extras=extras)
 
-    def _solve(self, oracle: Oracle, grad: torch.Tensor, lam: float, x0: torch.Tensor | None,
-               rows: torch.Tensor | None, block_scales: torch.Tensor | None) -> CGResult:
+    def _solve_inputs(self, oracle: Oracle, grad: torch.Tensor, lam: float, lam_f: float, fisher_scale: float,
+                      factor: FisherFactor | None, gn_diag: torch.Tensor | None,
+                      x0: torch.Tensor | None) -> SolveInputs:
         cfg = self.config
 
         def gn(v: torch.Tensor) -> torch.Tensor:
             return oracle.gauss_newton(v).add_(v, alpha=lam)
 
-        def fi(v: torch.Tensor) -> torch.Tensor:
-            return oracle.fisher(v).add_(v, alpha=lam)
+        fisher = None
+        if factor is not None:
+            def fisher(v: torch.Tensor) -> torch.Tensor:
+                return factor.matvec(v).add_(v, alpha=lam_f)
 
-        precond = None
-        if cfg.preconditioner == "diagonal":
-            assert rows is not None
-            m = diagonal_preconditioner(rows, lam, cfg.precond_exponent)
-            precond = lambda r, m=m: r / m  # noqa: E731
-        elif cfg.preconditioner == "shared":
-            assert block_scales is not None
-            m = shared_preconditioner(block_scales, lam, cfg.precond_exponent, grad.dtype)
-            precond = lambda r, m=m: r / m  # noqa: E731
-        if cfg.kind == "hf":
-            return conjugate_gradient(gn, -grad, x0, precond, cfg.cg)
-        if cfg.kind == "ng":
-            return conjugate_gradient(fi, -grad, x0, precond, cfg.cg)
-        if cfg.formulation == "A":
-            if cfg.natural_gradient == "woodbury":
-                assert rows is not None
-                nat = WoodburyInverse(rows, lam)(grad)
-            else:
-                nat = conjugate_gradient(fi, grad, None, precond, _short(cfg)).x
-            return conjugate_gradient(gn, -nat, x0, precond, cfg.cg)
-        if cfg.formulation == "B":
-            assert rows is not None
-            return conjugate_gradient(gn, -grad, x0, WoodburyInverse(rows, lam), cfg.cg)
-        return fisher_directions_gn_steps(fi, gn, grad, x0, cfg.cg)
+        lam_cg = lam if self.method.cg_matrix == "gn" else lam_f
+        m = self._preconditioner(oracle, factor, gn_diag, lam_cg, grad.dtype)
+        precond = None if m is None else (lambda r, m=m: r / m)
+        return SolveInputs(grad=grad, gn=gn, fisher=fisher, factor=factor, fisher_damping=lam_f,
+                           fisher_scale=fisher_scale, precond=precond, precond_diagonal=m, x0=x0, cg=cfg.cg,
+                           natural_gradient=cfg.natural_gradient, natural_gradient_iters=cfg.natural_gradient_iters)
 
     def _backtrack(self, oracle: Oracle, result: CGResult) -> tuple[torch.Tensor, float, int]:
         return backtrack_iterates(oracle.loss_at, result.stored, self.config.backtracking)
 
-    def _model_reduction(self, oracle: Oracle, grad: torch.Tensor, delta: torch.Tensor) -> float:
-        """Undamped quadratic model ``gᵀΔ + ½ΔᵀCΔ`` of the method's curvature ``C``."""
-        cv = oracle.fisher(delta) if self.config.kind == "ng" else oracle.gauss_newton(delta)
+    def _model_reduction(self, oracle: Oracle, factor: FisherFactor | None, grad: torch.Tensor,
+                         delta: torch.Tensor) -> float:
+        """Undamped quadratic model ``gᵀΔ + ½ΔᵀCΔ`` of the method's model matrix ``C``."""
+        if self.method.model_matrix == "fisher":
+            assert factor is not None
+            cv = factor.matvec(delta)
+        else:
+            cv = oracle.gauss_newton(delta)
         d64 = delta.double()
         return float(torch.dot(grad.double(), d64) + 0.5 * torch.dot(d64, cv.double()))
 
@@ -297,12 +316,28 @@ class SecondOrderOptimizer(torch.optim.Optimizer):
         return 0.0, loss0 if not math.isfinite(loss_a) else loss_a
 
     def _adapt_damping(self, rho: float) -> None:
+        """Levenberg-Marquardt on the damping of the method's model matrix (``μ`` for the
+        Gauss-Newton model, ``μ_F`` for ng's Fisher model when ``fisher_damping.adapt``)."""
         d = self.config.damping
+        factor = 1.0
         if not rho >= d.rho_low:  # also NaN / -inf
-            self.damping *= d.increase
+            factor = d.increase
         elif rho > d.rho_high:
-            self.damping *= d.decrease
-        self.damping = min(max(self.damping, d.min), d.max)
+            factor = d.decrease
+        if self.method.model_matrix == "fisher":
+            fd = self.config.fisher_damping
+            if fd.adapt:
+                self.fisher_damping = min(max(self.fisher_damping * factor, fd.min), fd.max)
+        else:
+            self.damping = min(max(self.damping * factor, d.min), d.max)
+
+    def _reject(self) -> None:
+        """Raise the model matrix's damping after a rejected step."""
+        if self.method.model_matrix == "fisher":
+            fd = self.config.fisher_damping
+            self.fisher_damping = min(self.fisher_damping * self.config.damping.reject_factor, fd.max)
+        else:
+            self.damping = min(self.damping * self.config.damping.reject_factor, self.config.damping.max)
 
 
 def backtrack_iterates(
@@ -321,25 +356,3 @@ def backtrack_iterates(
             break
         it, best, best_loss = cand_it, cand, cand_loss
     return best, best_loss, it
-
-
-def _short(cfg: SecondOrderConfig) -> CGConfig:
-    """The fixed-length CG of formulation A's natural-gradient solve."""
-    return dataclasses.replace(cfg.cg, max_iters=cfg.natural_gradient_iters, progress_eps=0.0)
-
-
-def build_updater(config: Any, params: Iterable[Any]) -> Any:
-    """The updater for ``config``: ``SecondOrderOptimizer`` for ``hf``/``ng``/``nghf``; SGD and
-    Adam configs are delegated to ``nghf.optim.first_order.build_first_order``."""
-    kind = getattr(config, "kind", None)
-    if isinstance(config, SecondOrderConfig):
-        return SecondOrderOptimizer(params, config)
-    if kind in ("sgd", "adam"):
-        try:
-            from nghf.optim.first_order import build_first_order
-        except ImportError as err:  # pragma: no cover - depends on the other module
-            raise ImportError(
-                f"optimiser kind {kind!r} needs nghf.optim.first_order.build_first_order ({err})"
-            ) from err
-        return build_first_order(config, params)
-    raise ValueError(f"no optimiser for config {type(config).__name__} with kind {kind!r}")

@@ -25,8 +25,8 @@ from nghf.dist.shard import ShardedUpdates
 from nghf.models.factory import ModelConfig, build_model, num_parameters
 from nghf.models.io import FeatureInfo, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts
-from nghf.optim.base import Updater
-from nghf.optim.first_order import FirstOrderConfig, build_first_order
+from nghf.optim.factory import build_updater
+from nghf.optim.first_order import FirstOrderConfig
 from nghf.train.alignments import read_alignments
 from nghf.train.checkpoint import LAST
 from nghf.train.data import (
@@ -103,17 +103,6 @@ def write_training_summary(out_dir: Path, history: list[EpochRecord], model_kind
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
 
 
-def build_updater(optim_config: Any, model: torch.nn.Module) -> Updater:
-    """SGD/Adam from a ``FirstOrderConfig``; any other config through ``nghf.optim.factory``."""
-    if isinstance(optim_config, FirstOrderConfig):
-        return build_first_order(optim_config, model.parameters())
-    try:
-        from nghf.optim.factory import build_updater as build_any  # HF, NG, NGHF
-    except ImportError:
-        from nghf.optim.second_order import build_updater as build_any
-    return build_any(optim_config, list(model.parameters()))
-
-
 def train_model(
     config: TrainConfig,
     model_config: ModelConfig,
@@ -128,8 +117,8 @@ def train_model(
 ) -> list[EpochRecord]:
     """Train and write ``out_dir/final.mdl``; returns the per-epoch records.
 
-    ``optim_config`` (e.g. from ``nghf.optim.config.load_optim_config``) replaces
-    ``config.optimizer``: any kind that ``nghf.optim.factory.build_updater`` knows (HF, NG,
+    ``optim_config`` (e.g. from ``nghf.optim.factory.load_optim_config``) replaces
+    ``config.optimizer``: any kind of the registry of ``nghf.optim.factory`` (HF, NG,
     NGHF) then drives the same trainer.
 
     With a distributed ``reducer`` (``nghf.dist.setup.distributed``) every rank runs this:
@@ -169,7 +158,7 @@ def train_model(
     if reducer.world_size > 1:
         source = ShardedUpdates(source, reducer.rank, reducer.world_size)
     heldout = utterance_batches(feats, alis, heldout_utts, model.subsampling, config.data.heldout_batch_frames)
-    updater = build_updater(optim_config if optim_config is not None else config.optimizer, model)
+    updater = build_updater(optim_config if optim_config is not None else config.optimizer, model.parameters())
     writer = None
     if config.tensorboard and main_rank:
         from torch.utils.tensorboard import SummaryWriter

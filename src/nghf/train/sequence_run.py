@@ -41,12 +41,12 @@ from nghf.lattice.numerator import TransitionMaps, check_pdf_range, read_frame_a
 from nghf.lattice.store import LatticeStore
 from nghf.models.factory import num_parameters
 from nghf.models.io import load_model, save_model
-from nghf.optim.first_order import FirstOrderConfig
+from nghf.optim.factory import build_updater, is_first_order, optimiser_name
 from nghf.train.checkpoint import LAST
 from nghf.train.data import DataConfig, split_heldout
 from nghf.train.features import read_features
 from nghf.train.relattice import LatticeRefresher, OverlayLattices, RegenerateConfig
-from nghf.train.run import build_updater, seed_everything
+from nghf.train.run import seed_everything
 from nghf.train.schedule import LrSchedule, ScheduleConfig
 from nghf.train.sequence import (
     SequenceDataConfig,
@@ -232,13 +232,6 @@ def freeze_norm_layers(model: torch.nn.Module) -> None:
             module.eval()
 
 
-def optimiser_name(optim_config: Any) -> str:
-    """``sgd``, ``adam``, ``hf``, ``ng``, or ``nghf-A``/``-B``/``-C``."""
-    kind = getattr(optim_config, "kind", "?")
-    formulation = getattr(optim_config, "formulation", None)
-    return f"{kind}-{formulation}" if kind == "nghf" and formulation else str(kind)
-
-
 def train_sequence(
     config: TrainSeqConfig,
     data_dir: str | Path,
@@ -290,7 +283,7 @@ def train_sequence(
     split = DataConfig(heldout_fraction=config.data.heldout_fraction,
                        max_heldout_utts=config.data.max_heldout_utts, seed=config.data.seed)
     train_utts, heldout_utts = split_heldout(list(fitted), split)
-    first_order = isinstance(optim_config, FirstOrderConfig)
+    first_order = is_first_order(optim_config)
     plan = config.first_order if first_order else config.second_order
     validation_utts: list[str] = []
     if plan.validation_utts:
@@ -318,8 +311,8 @@ def train_sequence(
     model.to(device)
     model.train()
     broadcast_module_(reducer, model)
-    updater = build_updater(optim_config, model)
-    schedule = LrSchedule(config.schedule, updater.lr) if hasattr(updater, "lr") else None
+    updater = build_updater(optim_config, model.parameters())
+    schedule = LrSchedule(config.schedule, updater.lr) if first_order else None
     tb = None
     if config.tensorboard and main_rank:
         from torch.utils.tensorboard import SummaryWriter
