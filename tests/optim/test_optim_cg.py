@@ -115,3 +115,54 @@ def test_woodbury_inverse_matches_dense_solve() -> None:
     v = torch.randn(25, dtype=D64, generator=torch.Generator().manual_seed(11))
     dense = rows.T @ rows + 0.3 * torch.eye(25, dtype=D64)
     torch.testing.assert_close(WoodburyInverse(rows, 0.3)(v), torch.linalg.solve(dense, v))
+
+
+def test_progress_rule_can_stop_cg_within_a_short_cap() -> None:
+    """With the default window (k = max(2, 0.1 i)) the rule fires inside a cap of 6 once q
+    stalls; Martens' window of 10 could not fire before iteration 11."""
+    stalls = [0.0, -1.0, -1.5, -1.6, -1.6001, -1.6001, -1.6001]
+    assert any(progress_stop(stalls, i, CGConfig(max_iters=6)) for i in range(1, 7))
+    assert not any(progress_stop(stalls, i, CGConfig(max_iters=6, progress_min_window=10)) for i in range(1, 7))
+    a = _spd(40, 1e3, seed=12)
+    b = torch.randn(40, dtype=D64, generator=torch.Generator().manual_seed(13))
+    # a diagonal-dominated system converges in a few iterations: CG stops on progress, not the cap
+    easy = torch.diag(torch.ones(40, dtype=D64)) + 1e-4 * a
+    res = conjugate_gradient(lambda v: easy @ v, b, config=CGConfig(max_iters=8, progress_eps=5e-4))
+    assert res.stop_reason in ("progress", "zero_residual") and res.iterations < 8
+
+
+def test_formulation_c_drops_a_stale_warm_start() -> None:
+    """A warm start whose Gauss-Newton q is positive is replaced by x = 0, so C starts where a
+    cold run starts (before the fix it kept the stale iterate and q stayed positive)."""
+    gn, fi = _spd(12, 20.0, seed=14), _spd(12, 20.0, seed=15)
+    g = torch.randn(12, dtype=D64, generator=torch.Generator().manual_seed(16))
+    cfg = CGConfig(max_iters=3, progress_eps=0.0)
+    stale = 10.0 * torch.linalg.solve(gn, g)  # points uphill: q(x0) = gᵀx0 + ½x0ᵀGx0 > 0
+    assert float(g @ stale + 0.5 * stale @ gn @ stale) > 0
+    cold = fisher_directions_gn_steps(lambda v: fi @ v, lambda v: gn @ v, g, None, cfg)
+    warm = fisher_directions_gn_steps(lambda v: fi @ v, lambda v: gn @ v, g, stale, cfg)
+    assert warm.quadratic[0] == 0.0
+    torch.testing.assert_close(warm.x, cold.x)
+    assert warm.quadratic[-1] < 0
+    good = 0.9 * torch.linalg.solve(gn, -g)  # a useful warm start is kept
+    kept = fisher_directions_gn_steps(lambda v: fi @ v, lambda v: gn @ v, g, good, cfg)
+    assert kept.quadratic[0] < 0 and kept.quadratic[-1] <= kept.quadratic[0]
+
+
+def test_stable_cg_reports_the_true_quadratic_in_float32() -> None:
+    """Round-off hygiene (``cg.stable``): with float32 vectors, the float64 scalars and the
+    residual form of q keep CG's reported q equal to the true quadratic (relative error
+    < 1e-7); the textbook running recurrence drifts by > 1e-6 on this system."""
+    n = 200_000
+    gen = torch.Generator().manual_seed(0)
+    eig = torch.logspace(0, 4, n, dtype=D64)[torch.randperm(n, generator=gen)]
+    b = torch.randn(n, generator=gen, dtype=D64)
+    errors = {}
+    for stable in (True, False):
+        res = conjugate_gradient(lambda v: eig.float() * v, b.float(),
+                                 config=CGConfig(max_iters=100, progress_eps=0.0, stable=stable))
+        x = res.x.double()
+        true_q = float(0.5 * x @ (eig * x) - b @ x)
+        errors[stable] = abs(res.quadratic[-1] - true_q) / abs(true_q)
+    assert errors[True] < 1e-7, errors
+    assert errors[False] > 1e-6, errors
