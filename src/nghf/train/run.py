@@ -25,7 +25,7 @@ from nghf.dist.shard import ShardedUpdates
 from nghf.models.factory import ModelConfig, build_model, num_parameters
 from nghf.models.io import FeatureInfo, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts
-from nghf.optim.factory import build_updater
+from nghf.optim.factory import build_updater, is_first_order, optimiser_name
 from nghf.optim.first_order import FirstOrderConfig
 from nghf.train.alignments import read_alignments
 from nghf.train.checkpoint import LAST
@@ -103,6 +103,82 @@ def write_training_summary(out_dir: Path, history: list[EpochRecord], model_kind
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
 
 
+@dataclasses.dataclass
+class FrameData:
+    """Features and pdf alignments paired utterance by utterance, and the held-out split."""
+
+    feats: dict[str, np.ndarray]
+    alis: dict[str, np.ndarray]
+    train: list[str]
+    heldout: list[str]
+
+    @property
+    def feat_dim(self) -> int:
+        return int(next(iter(self.feats.values())).shape[1])
+
+
+def load_frame_data(config: TrainConfig, data_dir: str | Path, ali_path: str | Path, num_pdfs: int) -> FrameData:
+    """Features (CMVN applied), pdf alignments fitted to them, and the seeded held-out split."""
+    feats = read_features(data_dir, norm_vars=config.data.norm_vars)
+    alis = read_alignments(ali_path, num_pdfs)
+    feats, alis = pair_features_alignments(feats, alis, config.data.ali_tolerance, str(ali_path))
+    if config.dtype == "float64":
+        feats = {u: f.astype(np.float64) for u, f in feats.items()}
+    train_utts, heldout_utts = split_heldout(list(feats), config.data)
+    return FrameData(feats, alis, train_utts, heldout_utts)
+
+
+def build_ce_trainer(config: TrainConfig, model_config: ModelConfig, data: FrameData, num_pdfs: int,
+                     optim_config: Any, out_dir: Path, device: str, reducer: Reducer) -> Trainer:
+    """The seeded model (identical on every rank), the chunked update source (sharded over
+    ranks), the held-out batches, the updater and its learning-rate schedule, and the trainer."""
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    seed_everything(config.seed)
+    model = build_model(model_config, data.feat_dim, num_pdfs).to(device=device, dtype=dtype)
+    check_same_value(reducer, text_hash(data.train), "the training utterance list")
+    broadcast_module_(reducer, model)
+    log.info(
+        "%s model: %d parameters, context -%d/+%d, %d train / %d held-out utterances",
+        model_config.kind, num_parameters(model), model.left_context, model.right_context,
+        len(data.train), len(data.heldout),
+    )
+    chunks = ChunkedData(data.feats, data.alis, config.data, model, data.train)
+    source: UpdateSource = ChunkedUpdates(chunks, config.batches_per_update, config.curvature_fraction)
+    if reducer.world_size > 1:
+        source = ShardedUpdates(source, reducer.rank, reducer.world_size)
+    heldout = utterance_batches(data.feats, data.alis, data.heldout, model.subsampling,
+                                config.data.heldout_batch_frames)
+    updater = build_updater(optim_config, model.parameters())
+    schedule = LrSchedule(config.schedule, optim_config.lr if is_first_order(optim_config) else config.optimizer.lr)
+    writer = None
+    if config.tensorboard and reducer.rank == 0:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out_dir / "tensorboard"))
+    return Trainer(
+        model, CrossEntropy(label_smoothing=config.label_smoothing), updater, source, heldout, out_dir,
+        config.epochs, schedule, device=device, checkpoint_every=config.checkpoint_every, writer=writer,
+        reducer=reducer, checksum_every=config.checksum_every, max_bad_updates=config.max_bad_updates,
+    )
+
+
+def save_ce_model(out_dir: Path, trainer: Trainer, config: TrainConfig, model_config: ModelConfig, data: FrameData,
+                  num_pdfs: int, data_dir: str | Path) -> Path:
+    """``final.mdl`` with log priors from the training alignment (unseen pdfs floored, with a
+    warning) and the feature description, then the done marker."""
+    counts = pdf_counts((data.alis[u] for u in data.train), num_pdfs)
+    unseen = int((counts == 0).sum())
+    if unseen:
+        log.warning("%d of %d pdfs never occur in the training alignment (prior floored)", unseen, num_pdfs)
+    features = FeatureInfo(dim=data.feat_dim, apply_cmvn=has_cmvn(data_dir), norm_vars=config.data.norm_vars)
+    final = out_dir / "final.mdl"
+    save_model(final, trainer.model, model_config, features, log_priors_from_counts(counts, config.prior_floor),
+               config.prior_scale)
+    mark_done(final)
+    log.info("wrote %s", final)
+    return final
+
+
 def train_model(
     config: TrainConfig,
     model_config: ModelConfig,
@@ -115,7 +191,8 @@ def train_model(
     optim_config: Any = None,
     reducer: Reducer | None = None,
 ) -> list[EpochRecord]:
-    """Train and write ``out_dir/final.mdl``; returns the per-epoch records.
+    """Train and write ``out_dir/final.mdl``; returns the per-epoch records: write configs, load
+    frame data, build the trainer, resume, train, write the summary and the model.
 
     ``optim_config`` (e.g. from ``nghf.optim.factory.load_optim_config``) replaces
     ``config.optimizer``: any kind of the registry of ``nghf.optim.factory`` (HF, NG,
@@ -129,47 +206,14 @@ def train_model(
     main_rank = reducer.rank == 0
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    optim = optim_config if optim_config is not None else config.optimizer
     if main_rank:
         dump_config(config, out_dir / "train_config.yaml")
         if optim_config is not None:
             dump_config(optim_config, out_dir / "optim_config.yaml")
         dump_config(model_config, out_dir / "model_config.yaml")
-    dtype = torch.float64 if config.dtype == "float64" else torch.float32
-
-    feats = read_features(data_dir, norm_vars=config.data.norm_vars)
-    alis = read_alignments(ali_path, num_pdfs)
-    feats, alis = pair_features_alignments(feats, alis, config.data.ali_tolerance, str(ali_path))
-    if dtype == torch.float64:
-        feats = {u: f.astype(np.float64) for u, f in feats.items()}
-    feat_dim = next(iter(feats.values())).shape[1]
-    train_utts, heldout_utts = split_heldout(list(feats), config.data)
-
-    seed_everything(config.seed)
-    model = build_model(model_config, feat_dim, num_pdfs).to(device=device, dtype=dtype)
-    check_same_value(reducer, text_hash(train_utts), "the training utterance list")
-    broadcast_module_(reducer, model)
-    log.info(
-        "%s model: %d parameters, context -%d/+%d, %d train / %d held-out utterances",
-        model_config.kind, num_parameters(model), model.left_context, model.right_context,
-        len(train_utts), len(heldout_utts),
-    )
-    data = ChunkedData(feats, alis, config.data, model, train_utts)
-    source: UpdateSource = ChunkedUpdates(data, config.batches_per_update, config.curvature_fraction)
-    if reducer.world_size > 1:
-        source = ShardedUpdates(source, reducer.rank, reducer.world_size)
-    heldout = utterance_batches(feats, alis, heldout_utts, model.subsampling, config.data.heldout_batch_frames)
-    updater = build_updater(optim_config if optim_config is not None else config.optimizer, model.parameters())
-    writer = None
-    if config.tensorboard and main_rank:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(str(out_dir / "tensorboard"))
-    trainer = Trainer(
-        model, CrossEntropy(label_smoothing=config.label_smoothing), updater, source, heldout, out_dir,
-        config.epochs, LrSchedule(config.schedule, getattr(updater, "lr", config.optimizer.lr)), device=device,
-        checkpoint_every=config.checkpoint_every, writer=writer, reducer=reducer,
-        checksum_every=config.checksum_every, max_bad_updates=config.max_bad_updates,
-    )
+    data = load_frame_data(config, data_dir, ali_path, num_pdfs)
+    trainer = build_ce_trainer(config, model_config, data, num_pdfs, optim, out_dir, device, reducer)
     if resume:
         if (out_dir / LAST).is_file():
             trainer.resume()
@@ -178,22 +222,10 @@ def train_model(
     started = time.monotonic()
     history = trainer.train()
     train_seconds = time.monotonic() - started
-    if writer is not None:
-        writer.close()
-    if not main_rank:
-        return history
-    write_training_summary(out_dir, history, model_config.kind, "ce",
-                           getattr(optim_config if optim_config is not None else config.optimizer, "kind", "?"),
-                           train_seconds, num_parameters(model))
-
-    counts = pdf_counts((alis[u] for u in train_utts), num_pdfs)
-    unseen = int((counts == 0).sum())
-    if unseen:
-        log.warning("%d of %d pdfs never occur in the training alignment (prior floored)", unseen, num_pdfs)
-    features = FeatureInfo(dim=feat_dim, apply_cmvn=has_cmvn(data_dir), norm_vars=config.data.norm_vars)
-    final = out_dir / "final.mdl"
-    save_model(final, model, model_config, features, log_priors_from_counts(counts, config.prior_floor),
-               config.prior_scale)
-    mark_done(final)
-    log.info("wrote %s", final)
+    if trainer.writer is not None:
+        trainer.writer.close()
+    if main_rank:
+        write_training_summary(out_dir, history, model_config.kind, "ce", optimiser_name(optim), train_seconds,
+                               num_parameters(trainer.model))
+        save_ce_model(out_dir, trainer, config, model_config, data, num_pdfs, data_dir)
     return history

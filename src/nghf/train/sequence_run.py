@@ -40,7 +40,7 @@ from nghf.dist.shard import ShardedUpdates
 from nghf.lattice.numerator import TransitionMaps, check_pdf_range, read_frame_alignments
 from nghf.lattice.store import LatticeStore
 from nghf.models.factory import num_parameters
-from nghf.models.io import load_model, save_model
+from nghf.models.io import LoadedModel, load_model, save_model
 from nghf.optim.factory import build_updater, is_first_order, optimiser_name
 from nghf.train.checkpoint import LAST
 from nghf.train.data import DataConfig, split_heldout
@@ -232,6 +232,186 @@ def freeze_norm_layers(model: torch.nn.Module) -> None:
             module.eval()
 
 
+@dataclasses.dataclass
+class SequenceInputs:
+    """What sequence training reads: the CE model (with priors and feature description), the
+    criterion, the features, the usable utterances (alignment fitted to the lattice) and those
+    left out with their reasons, and the denominator lattice store."""
+
+    loaded: LoadedModel
+    criterion: Any
+    feats: dict[str, np.ndarray]
+    fitted: dict[str, Any]
+    bad: dict[str, str]
+    store: LatticeStore
+
+
+@dataclasses.dataclass(frozen=True)
+class UtteranceSplit:
+    """Training, held-out (reporting and model selection) and validation (judges
+    second-order steps) utterances."""
+
+    train: list[str]
+    heldout: list[str]
+    validation: list[str]
+
+
+def load_inputs(config: TrainSeqConfig, data_dir: str | Path, ali_dir: str | Path, denlat_dir: str | Path,
+                init_model: str | Path, criterion_config: str | Path, criterion_overrides: Sequence[str],
+                trans_model: str | Path | TransitionMaps | None, num_pdfs: int | None) -> SequenceInputs:
+    """Read the CE model, the criterion, features (as the model was trained on them),
+    numerator alignments and denominator lattices, and check them utterance by utterance."""
+    loaded = load_model(init_model, "cpu", num_pdfs=num_pdfs)
+    if loaded.log_priors is None:
+        raise ValueError(f"{init_model}: the model has no log priors (needed for the sequence criteria)")
+    model = loaded.model
+    criterion = load_sequence_criterion(criterion_config, loaded.log_priors, criterion_overrides)
+    feats = read_features(data_dir, norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
+    if next(model.parameters()).dtype == torch.float64:
+        feats = {u: f.astype(np.float64) for u, f in feats.items()}
+    alis = read_frame_alignments(ali_dir, None if isinstance(trans_model, TransitionMaps) else trans_model)
+    check_pdf_range(alis, model.num_pdfs, str(ali_dir))
+    store = LatticeStore(denlat_dir)
+    fitted, bad = check_examples(feats, alis, store, model.subsampling, config.data.ali_tolerance,
+                                 config.data.max_bad_share)
+    return SequenceInputs(loaded, criterion, feats, fitted, bad, store)
+
+
+def write_run_configs(out_dir: Path, config: TrainSeqConfig, inputs: SequenceInputs, optim_config: Any) -> None:
+    """The resolved configs beside the model, and the utterances left out with their reasons."""
+    dump_config(config, out_dir / "train_config.yaml")
+    dump_config(inputs.criterion.config, out_dir / "criterion_config.yaml")
+    dump_config(optim_config, out_dir / "optim_config.yaml")
+    dump_config(inputs.loaded.model_config, out_dir / "model_config.yaml")
+    atomic_write_text(out_dir / "bad_utts.txt", "".join(f"{u} {r}\n" for u, r in sorted(inputs.bad.items())))
+
+
+def split_utterances(config: TrainSeqConfig, plan: UpdatePlan, utts: list[str]) -> UtteranceSplit:
+    """The seeded held-out split, then the plan's validation utterances out of training."""
+    train, heldout = split_heldout(utts, DataConfig(heldout_fraction=config.data.heldout_fraction,
+                                                    max_heldout_utts=config.data.max_heldout_utts,
+                                                    seed=config.data.seed))
+    validation: list[str] = []
+    if plan.validation_utts:
+        train, validation = split_heldout(train, DataConfig(
+            heldout_fraction=0.5, max_heldout_utts=plan.validation_utts, seed=config.data.seed + 1))
+    return UtteranceSplit(train, heldout, validation)
+
+
+def build_trainer(config: TrainSeqConfig, plan: UpdatePlan, inputs: SequenceInputs, split: UtteranceSplit,
+                  optim_config: Any, out_dir: Path, device: str, reducer: Reducer, den_graph: str | Path | None,
+                  trans_model: str | Path | TransitionMaps | None, ali_dir: str | Path) -> SequenceTrainer:
+    """The updater, the update source (sharded over ranks), the held-out and validation batches,
+    the optional lattice regeneration, and the ``SequenceTrainer`` over them."""
+    model, criterion = inputs.loaded.model, inputs.criterion
+    denlats: LatticeStore | OverlayLattices = inputs.store
+    if config.regenerate.every:
+        if den_graph is None:
+            raise ValueError("regenerate.every > 0 needs the denominator graph (--den-graph, e.g. exp/tri2/graph_bg)")
+        denlats = OverlayLattices(inputs.store)
+    examples = SequenceExamples(inputs.feats, inputs.fitted, denlats, model.subsampling)
+    check_same_value(reducer, text_hash(split.train), "the sequence-training utterance list")
+    single = SequenceUpdates(examples, split.train, plan, config.data.batch_frames, config.data.seed)
+    source: UpdateSource = single
+    if reducer.world_size > 1:
+        source = ShardedUpdates(single, reducer.rank, reducer.world_size)
+    heldout = examples.batches(split.heldout, config.data.heldout_batch_frames)
+    log.info("%s: %s criterion, %s optimiser, %d parameters, %d train / %d held-out utterances "
+             "(%d left out), %d updates per epoch of %d utterances%s", out_dir, criterion.name,
+             optimiser_name(optim_config), num_parameters(model), len(split.train), len(split.heldout),
+             len(inputs.bad), single.num_updates(0), plan.utts_per_update,
+             f", steps judged on {len(split.validation)} validation utterances" if split.validation else "")
+
+    seed_everything(config.seed)
+    model.to(device)
+    model.train()
+    broadcast_module_(reducer, model)
+    updater = build_updater(optim_config, model.parameters())
+    schedule = LrSchedule(config.schedule, updater.lr) if is_first_order(optim_config) else None
+    tb = None
+    if config.tensorboard and reducer.rank == 0:
+        from torch.utils.tensorboard import SummaryWriter
+
+        tb = SummaryWriter(str(out_dir / "tensorboard"))
+    update_log = UpdateLog(out_dir / LOG_NAME, enabled=reducer.rank == 0)
+    trainer = SequenceTrainer(
+        model, criterion, updater, source, heldout, out_dir, plan.epochs or config.epochs, schedule, device=device,
+        reducer=reducer, checkpoint_every=config.checkpoint_every, writer=tb, update_log=update_log,
+        heldout_every=plan.heldout_every, freeze_norm=config.freeze_norm, max_bad_updates=config.max_bad_updates,
+    )
+    trainer.validation = examples.batches(split.validation, config.data.heldout_batch_frames)
+    if isinstance(denlats, OverlayLattices):
+        assert den_graph is not None
+        loaded = inputs.loaded
+        trainer.refresher = LatticeRefresher(
+            config.regenerate, den_graph, trans_model or Path(ali_dir) / "final.mdl", denlats, inputs.feats,
+            loaded.log_priors, loaded.prior_scale, model.num_pdfs, device)
+        trainer.window_utts = lambda epoch, index, n: [
+            u for group in single.epoch_groups(epoch)[index:index + n] for u in group]
+        log.info("denominator lattices regenerated with the current model every %d updates (graph %s)",
+                 config.regenerate.every, den_graph)
+    return trainer
+
+
+def start_or_resume(trainer: SequenceTrainer, resume: bool, out_dir: Path, main_rank: bool) -> None:
+    """Resume from the last checkpoint (the update log cut to it), or log the starting model's
+    held-out loss as update 0 and make it the first candidate for selection."""
+    if resume and (out_dir / LAST).is_file():
+        trainer.resume()
+        trainer.update_log.truncate(trainer.global_update)
+        return
+    if resume:
+        log.info("%s: no checkpoint yet, starting from the cross-entropy model", out_dir / LAST)
+    if main_rank:
+        (out_dir / LOG_NAME).unlink(missing_ok=True)
+    initial_loss, initial_acc = evaluate(trainer.model, trainer.criterion, trainer.heldout, trainer.device,
+                                         trainer.reducer)
+    trainer.update_log.append({"update": 0, "epoch": 0, "heldout_loss": initial_loss,
+                               "heldout_frame_acc": initial_acc})
+    log.info("initial held-out %s loss per frame %.5f", trainer.criterion.name, initial_loss)
+    trainer.consider(initial_loss, 0)
+
+
+def select_best(config: TrainSeqConfig, trainer: SequenceTrainer, history: list[EpochRecord]) -> int:
+    """Load the best held-out model into the trainer's model when it beats the last one
+    (``select_best``); return the update it was made at."""
+    selected = trainer.global_update
+    if config.select_best and trainer.best is not None and trainer.best["update"] != trainer.global_update:
+        last_loss = history[-1].heldout_loss if history else float("nan")
+        if trainer.best["loss"] < last_loss or not math.isfinite(last_loss):
+            trainer.model.load_state_dict(trainer.best["state"])
+            selected = int(trainer.best["update"])
+            log.info("selected the model after update %d (held-out loss %.5f; the last model's is %.5f)",
+                     selected, trainer.best["loss"], last_loss)
+    return selected
+
+
+def save_outputs(out_dir: Path, trainer: SequenceTrainer, history: list[EpochRecord], selected: int,
+                 inputs: SequenceInputs, split: UtteranceSplit, optim_config: Any, init_model: str | Path,
+                 device: str) -> None:
+    """``final.mdl`` (the CE model's description and priors kept), ``meta.json`` for the results
+    table, and the done marker."""
+    loaded, model = inputs.loaded, trainer.model
+    final = out_dir / "final.mdl"
+    save_model(final, model, loaded.model_config, loaded.features, loaded.log_priors, loaded.prior_scale)
+    meta = {
+        "system": out_dir.name, "model": loaded.model_config.kind, "criterion": inputs.criterion.name,
+        "optimiser": optimiser_name(optim_config), "updates": selected, "updates_run": trainer.global_update,
+        "train_seconds": round(trainer.train_seconds, 3), "train_log": str(out_dir / LOG_NAME),
+        "epochs": len(history),
+        "parameters": num_parameters(model), "init_model": str(init_model), "device": str(device),
+        "train_utterances": len(split.train), "heldout_utterances": len(split.heldout),
+        "validation_utterances": len(split.validation), "left_out": len(inputs.bad),
+        "final_heldout_loss": history[-1].heldout_loss if history else None,
+        "selected_heldout_loss": trainer.best["loss"] if selected != trainer.global_update and trainer.best
+        else (history[-1].heldout_loss if history else None),
+    }
+    atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
+    mark_done(final)
+    log.info("wrote %s (%d parameter updates, %.1f s of training)", final, trainer.global_update,
+             trainer.train_seconds)
+
+
 def train_sequence(
     config: TrainSeqConfig,
     data_dir: str | Path,
@@ -249,7 +429,8 @@ def train_sequence(
     reducer: Reducer | None = None,
     den_graph: str | Path | None = None,
 ) -> list[EpochRecord]:
-    """Sequence-train ``init_model`` and write ``out_dir/final.mdl`` (see the module docstring).
+    """Sequence-train ``init_model`` and write ``out_dir/final.mdl`` (see the module docstring):
+    load inputs, split utterances, build the trainer, start or resume, train, select and save.
 
     With a distributed ``reducer`` every rank runs this; updates are shared out by
     ``ShardedUpdates`` and rank 0 writes the outputs.
@@ -258,124 +439,19 @@ def train_sequence(
     main_rank = reducer.rank == 0
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    loaded = load_model(init_model, "cpu", num_pdfs=num_pdfs)
-    if loaded.log_priors is None:
-        raise ValueError(f"{init_model}: the model has no log priors (needed for the sequence criteria)")
-    model = loaded.model
-    criterion = load_sequence_criterion(criterion_config, loaded.log_priors, criterion_overrides)
+    inputs = load_inputs(config, data_dir, ali_dir, denlat_dir, init_model, criterion_config, criterion_overrides,
+                         trans_model, num_pdfs)
     if main_rank:
-        dump_config(config, out_dir / "train_config.yaml")
-        dump_config(criterion.config, out_dir / "criterion_config.yaml")
-        dump_config(optim_config, out_dir / "optim_config.yaml")
-        dump_config(loaded.model_config, out_dir / "model_config.yaml")
-    dtype = next(model.parameters()).dtype
-
-    feats = read_features(data_dir, norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
-    if dtype == torch.float64:
-        feats = {u: f.astype(np.float64) for u, f in feats.items()}
-    alis = read_frame_alignments(ali_dir, None if isinstance(trans_model, TransitionMaps) else trans_model)
-    check_pdf_range(alis, model.num_pdfs, str(ali_dir))
-    store = LatticeStore(denlat_dir)
-    fitted, bad = check_examples(feats, alis, store, model.subsampling, config.data.ali_tolerance,
-                                 config.data.max_bad_share)
-    if main_rank:
-        atomic_write_text(out_dir / "bad_utts.txt", "".join(f"{u} {r}\n" for u, r in sorted(bad.items())))
-    split = DataConfig(heldout_fraction=config.data.heldout_fraction,
-                       max_heldout_utts=config.data.max_heldout_utts, seed=config.data.seed)
-    train_utts, heldout_utts = split_heldout(list(fitted), split)
-    first_order = is_first_order(optim_config)
-    plan = config.first_order if first_order else config.second_order
-    validation_utts: list[str] = []
-    if plan.validation_utts:
-        train_utts, validation_utts = split_heldout(train_utts, DataConfig(
-            heldout_fraction=0.5, max_heldout_utts=plan.validation_utts, seed=config.data.seed + 1))
-    denlats: LatticeStore | OverlayLattices = store
-    if config.regenerate.every:
-        if den_graph is None:
-            raise ValueError("regenerate.every > 0 needs the denominator graph (--den-graph, e.g. exp/tri2/graph_bg)")
-        denlats = OverlayLattices(store)
-    examples = SequenceExamples(feats, fitted, denlats, model.subsampling)
-    check_same_value(reducer, text_hash(train_utts), "the sequence-training utterance list")
-    single = SequenceUpdates(examples, train_utts, plan, config.data.batch_frames, config.data.seed)
-    source: UpdateSource = single
-    if reducer.world_size > 1:
-        source = ShardedUpdates(single, reducer.rank, reducer.world_size)
-    heldout = examples.batches(heldout_utts, config.data.heldout_batch_frames)
-    log.info("%s: %s criterion, %s optimiser, %d parameters, %d train / %d held-out utterances "
-             "(%d left out), %d updates per epoch of %d utterances%s", out_dir, criterion.name,
-             optimiser_name(optim_config), num_parameters(model), len(train_utts), len(heldout_utts),
-             len(bad), single.num_updates(0), plan.utts_per_update,
-             f", steps judged on {len(validation_utts)} validation utterances" if validation_utts else "")
-
-    seed_everything(config.seed)
-    model.to(device)
-    model.train()
-    broadcast_module_(reducer, model)
-    updater = build_updater(optim_config, model.parameters())
-    schedule = LrSchedule(config.schedule, updater.lr) if first_order else None
-    tb = None
-    if config.tensorboard and main_rank:
-        from torch.utils.tensorboard import SummaryWriter
-
-        tb = SummaryWriter(str(out_dir / "tensorboard"))
-    update_log = UpdateLog(out_dir / LOG_NAME, enabled=main_rank)
-    trainer = SequenceTrainer(
-        model, criterion, updater, source, heldout, out_dir, plan.epochs or config.epochs, schedule, device=device,
-        reducer=reducer, checkpoint_every=config.checkpoint_every, writer=tb, update_log=update_log,
-        heldout_every=plan.heldout_every, freeze_norm=config.freeze_norm, max_bad_updates=config.max_bad_updates,
-    )
-    trainer.validation = examples.batches(validation_utts, config.data.heldout_batch_frames)
-    if isinstance(denlats, OverlayLattices):
-        assert den_graph is not None
-        trainer.refresher = LatticeRefresher(
-            config.regenerate, den_graph, trans_model or Path(ali_dir) / "final.mdl", denlats, feats,
-            loaded.log_priors, loaded.prior_scale, model.num_pdfs, device)
-        trainer.window_utts = lambda epoch, index, n: [
-            u for group in single.epoch_groups(epoch)[index:index + n] for u in group]
-        log.info("denominator lattices regenerated with the current model every %d updates (graph %s)",
-                 config.regenerate.every, den_graph)
-    if resume and (out_dir / LAST).is_file():
-        trainer.resume()
-        update_log.truncate(trainer.global_update)
-    else:
-        if resume:
-            log.info("%s: no checkpoint yet, starting from the cross-entropy model", out_dir / LAST)
-        if main_rank:
-            (out_dir / LOG_NAME).unlink(missing_ok=True)
-        initial_loss, initial_acc = evaluate(model, criterion, heldout, device, reducer)
-        update_log.append({"update": 0, "epoch": 0, "heldout_loss": initial_loss, "heldout_frame_acc": initial_acc})
-        log.info("initial held-out %s loss per frame %.5f", criterion.name, initial_loss)
-        trainer.consider(initial_loss, 0)
+        write_run_configs(out_dir, config, inputs, optim_config)
+    plan = config.first_order if is_first_order(optim_config) else config.second_order
+    split = split_utterances(config, plan, list(inputs.fitted))
+    trainer = build_trainer(config, plan, inputs, split, optim_config, out_dir, device, reducer, den_graph,
+                            trans_model, ali_dir)
+    start_or_resume(trainer, resume, out_dir, main_rank)
     history = trainer.train()
-    selected = trainer.global_update
-    if config.select_best and trainer.best is not None and trainer.best["update"] != trainer.global_update:
-        last_loss = history[-1].heldout_loss if history else float("nan")
-        if trainer.best["loss"] < last_loss or not math.isfinite(last_loss):
-            model.load_state_dict(trainer.best["state"])
-            selected = int(trainer.best["update"])
-            log.info("selected the model after update %d (held-out loss %.5f; the last model's is %.5f)",
-                     selected, trainer.best["loss"], last_loss)
-    if tb is not None:
-        tb.close()
-    if not main_rank:
-        return history
-
-    final = out_dir / "final.mdl"
-    save_model(final, model, loaded.model_config, loaded.features, loaded.log_priors, loaded.prior_scale)
-    meta = {
-        "system": out_dir.name, "model": loaded.model_config.kind, "criterion": criterion.name,
-        "optimiser": optimiser_name(optim_config), "updates": selected, "updates_run": trainer.global_update,
-        "train_seconds": round(trainer.train_seconds, 3), "train_log": str(out_dir / LOG_NAME),
-        "epochs": len(history),
-        "parameters": num_parameters(model), "init_model": str(init_model), "device": str(device),
-        "train_utterances": len(train_utts), "heldout_utterances": len(heldout_utts),
-        "validation_utterances": len(validation_utts), "left_out": len(bad),
-        "final_heldout_loss": history[-1].heldout_loss if history else None,
-        "selected_heldout_loss": trainer.best["loss"] if selected != trainer.global_update and trainer.best
-        else (history[-1].heldout_loss if history else None),
-    }
-    atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
-    mark_done(final)
-    log.info("wrote %s (%d parameter updates, %.1f s of training)", final, trainer.global_update,
-             trainer.train_seconds)
+    selected = select_best(config, trainer, history)
+    if trainer.capture.inner is not None:
+        trainer.capture.inner.close()
+    if main_rank:
+        save_outputs(out_dir, trainer, history, selected, inputs, split, optim_config, init_model, device)
     return history
