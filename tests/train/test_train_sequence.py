@@ -159,6 +159,8 @@ def test_mmi_training_lowers_the_criterion(setup, optim, tmp_path):
     assert meta["optimiser"] == ("sgd" if optim == "sgd" else f"nghf-{opt.formulation}")
     if optim == "nghf":
         assert all(r["cg_iterations"] >= 1 and r["heldout_loss"] is not None for r in updates)
+    events = list((out / "tensorboard").glob("events.out.tfevents.*"))  # on by default, as for CE
+    assert events and events[0].stat().st_size > 100
     loaded = load_model(out / "final.mdl")  # same self-describing format, priors kept
     torch.testing.assert_close(loaded.log_priors, load_model(root / "ce" / "final.mdl").log_priors)
 

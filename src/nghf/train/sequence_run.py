@@ -82,7 +82,7 @@ class TrainSeqConfig:
     """Update plan for HF/NG/NGHF."""
     schedule: ScheduleConfig = dataclasses.field(default_factory=lambda: ScheduleConfig(kind="constant"))
     checkpoint_every: int = 0
-    tensorboard: bool = False
+    tensorboard: bool = True
     regenerate: RegenerateConfig = dataclasses.field(default_factory=RegenerateConfig)
     """On-the-fly denominator lattices (``regenerate.every`` > 0 needs the weak-LM graph,
     ``--den-graph``); see :mod:`nghf.train.relattice`."""
