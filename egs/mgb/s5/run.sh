@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The paper's recipe on MGB-1 (English multi-genre broadcast, BBC): hybrid TDNN/LSTM/RNN models,
-# MMI and MPFE sequence training with SGD, Adam, HF, NG and NGHF (Haider et al., Neural Networks
-# 2021). Defaults are for a GPU cluster: networks on --device cuda, jobs through Slurm
+# A recipe for the paper's setting (Haider et al., Neural Networks 2021) on MGB-1 (English
+# multi-genre broadcast, BBC): hybrid TDNN/LSTM/RNN models, MMI and MPFE sequence training with
+# SGD, Adam, HF, NG and NGHF. Its settings (conf/*.yaml, the options below) are ours unless a
+# config comment starts with "abstract:" (stated in the paper's abstract). Defaults are for a
+# GPU cluster: networks on --device cuda, jobs through Slurm
 # (--backend slurm sets NGHF_BACKEND for cmd.sh). See README.md for the data layout.
 #
 #   ./run.sh --mgb-dir /corpora/mgb1                     everything, on Slurm with GPUs
