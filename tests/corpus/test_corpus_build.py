@@ -22,10 +22,11 @@ FILES = ("wav.scp", "segments", "text", "utt2spk", "spk2utt", "reco2dur", "utt2d
 
 
 @pytest.fixture(scope="session")
-def corpora(tmp_path_factory, repo_root):
-    """Two tiny builds: A in this process with one job, B through the shell script with two.
+def corpora(tmp_path_factory, repo_root, egs_tiny_corpus):
+    """Two tiny builds: A in this process with one job, B through the shell script with two
+    (the session's shared ``egs_tiny_corpus``, which the recipe tests use as well).
 
-    Built once per test run: under pytest-xdist the workers share them (a file lock makes
+    A is built once per test run: under pytest-xdist the workers share it (a file lock makes
     the first worker build and the others wait)."""
     shared = os.environ.get("PYTEST_XDIST_WORKER") is not None
     root = tmp_path_factory.getbasetemp().parent if shared else tmp_path_factory.getbasetemp()
@@ -38,12 +39,8 @@ def corpora(tmp_path_factory, repo_root):
             base.mkdir()
             config = load_config(CorpusConfig, repo_root / "conf" / "corpus.yaml")
             build_corpus(config, base / "a", "tiny", nj=1)
-            env = {**os.environ, "LC_ALL": "C"}
-            proc = subprocess.run([str(repo_root / "local" / "make_corpus.sh"), "--size", "tiny", "--nj", "2",
-                                   str(base / "b")], capture_output=True, text=True, env=env, cwd=repo_root)
-            assert proc.returncode == 0, proc.stdout + proc.stderr
             (base / "built").touch()
-    return base / "a", base / "b"
+    return base / "a", egs_tiny_corpus
 
 
 def read_map(path: Path) -> dict[str, str]:
