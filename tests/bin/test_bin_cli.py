@@ -171,3 +171,16 @@ def test_usage_errors_have_the_same_format(capsys) -> None:
         _main(SCRIPTS["nghf-decode"])(["--nj", "abc"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("nghf-decode: error: argument --nj")
+
+
+def test_failed_jobs_are_reported_in_the_same_format(tmp_path: Path) -> None:
+    """nghf-queue's report of a failed job starts with the same ``prog: error:`` prefix."""
+    import io
+
+    from nghf.jobs.dispatch import JobResult, report_failures
+
+    log = tmp_path / "x.1.log"
+    log.write_text("# nghf-x ...\nnghf-x: error: bad input\n")
+    out = io.StringIO()
+    assert report_failures([JobResult(1, 3, log)], out) == 1
+    assert out.getvalue().splitlines()[0] == f"nghf-queue: error: job 1 of 1 failed with exit code 3; log: {log}"

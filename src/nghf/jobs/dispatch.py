@@ -222,7 +222,7 @@ def report_failures(results: Sequence[JobResult], stream: TextIO | None = None) 
     failed = [r for r in results if r.returncode != 0]
     for r in failed:
         what = "never finished (killed, or not run by the scheduler)" if r.returncode == -1 else f"failed with exit code {r.returncode}"
-        print(f"nghf-queue: ERROR: job {r.task} of {len(results)} {what}; log: {r.log}", file=stream)
+        print(f"nghf-queue: error: job {r.task} of {len(results)} {what}; log: {r.log}", file=stream)
         for line in _tail(r.log):
             print(f"  | {line}", file=stream)
     if failed:
