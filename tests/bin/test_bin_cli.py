@@ -80,8 +80,7 @@ def test_every_option_has_help_and_shows_its_default(prog: str, monkeypatch: pyt
                 continue
             name = "/".join(action.option_strings) or action.dest
             assert action.help and action.help.strip(), f"{p.prog} {name}: no help text"
-            shown = action.default not in (None, False, argparse.SUPPRESS) and action.option_strings \
-                and not (isinstance(action.default, list) and not action.default)
+            shown = action.default not in (None, False, "", [], argparse.SUPPRESS) and action.option_strings
             if shown:
                 help_line = " ".join(p._get_formatter()._expand_help(action).split())
                 assert f"(default: {action.default})" in help_line or "default" in (action.help or ""), \

@@ -17,13 +17,14 @@ from nghf.utils.outputs import describe_os_error
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks (module docstrings) and appends ``(default: X)`` to
-    every option's help whose default is not ``None``, ``False`` or already in the text."""
+    every option's help, unless the default is empty (``None``, ``False``, ``""``, ``[]``) or
+    the help already says what the default is."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if ("%(default)" in text or default is None or default is False or default == argparse.SUPPRESS
-                or not action.option_strings or isinstance(default, list) and not default):
+        if (not action.option_strings or default is None or default is False or default == argparse.SUPPRESS
+                or default in ("", []) or "default" in text.lower()):
             return text
         return f"{text} (default: %(default)s)"
 
