@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.models.factory import ModelConfig, build_model, num_parameters
 from nghf.optim.base import UpdateProblem
 from nghf.optim.first_order import FirstOrderConfig, build_first_order
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 from nghf.train.data import DataConfig
 from nghf.utils.config import load_config
 

@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.dist.reduce import LocalReducer, Reducer, TorchDistReducer
 from nghf.dist.shard import ShardedUpdates
 from nghf.models.factory import ModelConfig, build_model
@@ -37,7 +38,6 @@ from nghf.optim.cg import CGConfig
 from nghf.optim.config import SecondOrderConfig
 from nghf.optim.first_order import FirstOrderConfig, build_first_order
 from nghf.optim.second_order import SecondOrderOptimizer
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 
 FEAT, PDFS = 40, 300
 

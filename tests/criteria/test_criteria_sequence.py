@@ -9,10 +9,10 @@ import torch
 from nghf.criteria.base import Criterion
 from nghf.criteria.factory import build_sequence_criterion, load_sequence_criterion
 from nghf.criteria.seqbase import SequenceCriterionConfig
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.lattice.enumerate import enumerate_paths
 from nghf.lattice.synthetic import random_alignment_path, random_lattice, random_transition_table
 from nghf.lattice.types import Lattice, LatticeError, SequenceLattices
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 from nghf.utils.config import ConfigError
 
 D = 4

@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.dist.checksum import DivergenceError, check_identical
 from nghf.dist.reduce import Reducer, TorchDistReducer
 from nghf.dist.shard import ShardedUpdates
@@ -27,7 +28,6 @@ from nghf.optim.cg import CGConfig
 from nghf.optim.config import SecondOrderConfig
 from nghf.optim.first_order import FirstOrderConfig, build_first_order
 from nghf.optim.second_order import SecondOrderOptimizer
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 
 FEAT, PDFS = 3, 5
 CASES = [

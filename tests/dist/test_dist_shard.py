@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from nghf.data.batch import SequenceBatch
 from nghf.dist.shard import ShardedUpdates, ShardError, partition_by_frames, shard_batch, split_rows
-from nghf.train.batch import SequenceBatch
 
 
 def _lengths(n: int, seed: int) -> dict[str, int]:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from nghf.data.batch import SequenceBatch
 from nghf.models.factory import ModelConfig, build_model
 from nghf.models.io import FeatureInfo, ModelFileError, load_model, save_model
 from nghf.models.lstm import LstmConfig
 from nghf.models.priors import log_likelihoods, log_priors_from_counts, pdf_counts, posterior_priors
 from nghf.models.tdnn import TdnnConfig
-from nghf.train.batch import SequenceBatch
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.models.factory import ModelConfig, build_model
 from nghf.models.tdnn import TdnnConfig
 from nghf.optim.base import UpdateProblem
 from nghf.optim.first_order import FirstOrderConfig, build_first_order
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 
 
 def tiny_model() -> torch.nn.Module:

@@ -9,11 +9,11 @@ import pytest
 import torch
 from nghf_synth_data import synth_corpus, write_data_dir, write_int_ark
 
+from nghf.data.batch import IGNORE_TARGET
 from nghf.models.factory import ModelConfig, build_model
 from nghf.models.lstm import LstmConfig
 from nghf.models.tdnn import TdnnConfig
 from nghf.train.alignments import read_alignments
-from nghf.train.batch import IGNORE_TARGET
 from nghf.train.data import (
     ChunkedData,
     DataConfig,

@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from nghf.train.batch import SequenceBatch
+from nghf.data.batch import SequenceBatch
 
 
 @runtime_checkable

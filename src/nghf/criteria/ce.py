@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from nghf.criteria.base import frame_mask
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 
 
 @dataclasses.dataclass(frozen=True)

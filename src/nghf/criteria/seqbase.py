@@ -35,10 +35,10 @@ import torch
 
 from nghf.criteria.base import frame_mask
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.batch import SequenceBatch
 from nghf.lattice.covariance import path_covariance
 from nghf.lattice.fb import forward_backward
 from nghf.lattice.types import LatticeBatch, LatticeError, SequenceLattices
-from nghf.train.batch import SequenceBatch
 
 CurvatureKind = Literal["auto", "exact", "mmi_den_covariance", "ce_at_lattice_posteriors", "ce_at_model_posteriors"]
 

@@ -21,8 +21,7 @@ import hashlib
 import heapq
 from collections.abc import Mapping, Sequence
 
-from nghf.train.batch import SequenceBatch
-from nghf.train.updates import UpdateSource
+from nghf.data.batch import SequenceBatch, UpdateSource
 
 
 class ShardError(ValueError):

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
+from nghf.data.batch import SequenceBatch
 from nghf.models.base import AcousticModel
-from nghf.train.batch import SequenceBatch
 
 
 def pdf_counts(alignments: Iterable[np.ndarray], num_pdfs: int) -> np.ndarray:

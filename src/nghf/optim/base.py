@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from torch import nn
 
 from nghf.criteria.base import Criterion
+from nghf.data.batch import SequenceBatch
 from nghf.dist.reduce import LocalReducer, Reducer
-from nghf.train.batch import SequenceBatch
 
 
 @dataclasses.dataclass(frozen=True)

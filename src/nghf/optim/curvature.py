@@ -35,9 +35,9 @@ from torch import nn
 from torch.func import functional_call, jvp
 
 from nghf.criteria.base import Criterion, CurvatureOperator, curvature_operator
+from nghf.data.batch import SequenceBatch
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.optim.params import ParamSpace
-from nghf.train.batch import SequenceBatch
 
 JvpMethod = Literal["jvp", "double_vjp"]
 

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 
 ToyKind = Literal["tdnn", "lstmp", "lstm", "rnn", "linear"]
 

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.models.base import AcousticModel
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 from nghf.train.features import DataError
 from nghf.utils.logging import get_logger
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.batch import UpdateSource
 from nghf.dist.checksum import broadcast_module_, check_same_value, text_hash
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.dist.shard import ShardedUpdates
@@ -39,7 +40,7 @@ from nghf.train.data import (
 from nghf.train.features import has_cmvn, read_features
 from nghf.train.schedule import LrSchedule, ScheduleConfig
 from nghf.train.trainer import EpochRecord, Trainer
-from nghf.train.updates import ChunkedUpdates, UpdateSource
+from nghf.train.updates import ChunkedUpdates
 from nghf.utils.atomic import atomic_write_text, mark_done
 from nghf.utils.config import dump_config
 from nghf.utils.logging import get_logger

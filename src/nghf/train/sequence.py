@@ -27,10 +27,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.lattice.numerator import FrameAlignment, numerator_lattice
 from nghf.lattice.store import LatticeStore
 from nghf.lattice.types import Lattice, LatticeBatch, SequenceLattices
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 from nghf.train.features import DataError
 from nghf.utils.logging import get_logger
 

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from nghf.criteria.factory import load_sequence_criterion
+from nghf.data.batch import UpdateSource
 from nghf.dist.checksum import broadcast_module_, check_same_value, text_hash
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.dist.shard import ShardedUpdates
@@ -56,7 +57,6 @@ from nghf.train.sequence import (
     check_examples,
 )
 from nghf.train.trainer import EpochRecord, ScalarWriter, Trainer, evaluate
-from nghf.train.updates import UpdateSource
 from nghf.utils.atomic import atomic_write_text, mark_done
 from nghf.utils.config import dump_config
 from nghf.utils.logging import get_logger

@@ -20,14 +20,13 @@ from typing import Any, Protocol
 import torch
 
 from nghf.criteria.base import Criterion
+from nghf.data.batch import IGNORE_TARGET, SequenceBatch, UpdateSource
 from nghf.dist.checksum import average_buffers_, check_identical
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.models.base import AcousticModel
 from nghf.optim.base import UpdateProblem, Updater
-from nghf.train.batch import IGNORE_TARGET, SequenceBatch
 from nghf.train.checkpoint import LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from nghf.train.schedule import LrSchedule
-from nghf.train.updates import UpdateSource
 from nghf.utils.logging import get_logger, progress
 from nghf.utils.numerics import BadUpdateGuard
 from nghf.utils.outputs import OutputError, describe_os_error, ensure_writable

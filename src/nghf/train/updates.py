@@ -1,7 +1,7 @@
 """What each update sees: the data side of the trainer's ``updates`` loop.
 
-An ``UpdateSource`` says how many updates an epoch has and gives the gradient and
-curvature batches of each. ``ChunkedUpdates`` serves frame-level (CE) training from
+An ``UpdateSource`` (:mod:`nghf.data.batch`) says how many updates an epoch has and gives
+the gradient and curvature batches of each. ``ChunkedUpdates`` serves frame-level (CE) training from
 ``ChunkedData``: ``batches_per_update`` minibatches per update (1 for SGD/Adam) and, for
 second-order methods, a seeded ``curvature_fraction`` of their rows as curvature batches.
 A sequence-training source (utterances with lattices) implements the same protocol.
@@ -9,22 +9,10 @@ A sequence-training source (utterances with lattices) implements the same protoc
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 
-from nghf.train.batch import SequenceBatch
+from nghf.data.batch import SequenceBatch
 from nghf.train.data import ChunkedData
-
-
-class UpdateSource(Protocol):
-    """Deterministic per-epoch batches for each update of this rank."""
-
-    def num_updates(self, epoch: int) -> int: ...
-
-    def update_batches(self, epoch: int, index: int) -> tuple[list[SequenceBatch], list[SequenceBatch]]:
-        """``(grad_batches, curvature_batches)`` of update ``index`` of ``epoch``."""
-        ...
 
 
 class ChunkedUpdates:

@@ -2,13 +2,14 @@
 
 One type for every trainer path (CE and sequence training) so that criteria and optimisers
 are interchangeable: padded features, their lengths, and optional frame targets (pdf-ids from
-an alignment) and lattices (numerator/denominator, for the sequence criteria).
+an alignment) and lattices (numerator/denominator, for the sequence criteria). An
+``UpdateSource`` serves the gradient and curvature batches of each update.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -73,3 +74,13 @@ class SequenceBatch:
             targets=None if self.targets is None else self.targets.index_select(0, index.to(self.targets.device)),
             lattices=lattices,
         )
+
+
+class UpdateSource(Protocol):
+    """Deterministic per-epoch batches for each update of this rank."""
+
+    def num_updates(self, epoch: int) -> int: ...
+
+    def update_batches(self, epoch: int, index: int) -> tuple[list[SequenceBatch], list[SequenceBatch]]:
+        """``(grad_batches, curvature_batches)`` of update ``index`` of ``epoch``."""
+        ...
