@@ -61,13 +61,13 @@ def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     from nghf.criteria.factory import load_sequence_criterion
+    from nghf.data.nnfeats import read_features
     from nghf.lattice.numerator import read_frame_alignments
     from nghf.lattice.store import LatticeStore
     from nghf.models.io import load_model, save_model
     from nghf.optim.base import UpdateProblem
     from nghf.optim.factory import build_updater, load_optim_config
     from nghf.train.data import DataConfig, split_heldout
-    from nghf.train.features import read_features
     from nghf.train.sequence import SequenceExamples, check_examples
     from nghf.train.sequence_run import TrainSeqConfig, freeze_norm_layers
     from nghf.train.trainer import count_frames

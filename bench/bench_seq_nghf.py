@@ -24,13 +24,13 @@ from pathlib import Path
 import torch
 
 from nghf.criteria.factory import load_sequence_criterion
+from nghf.data.nnfeats import read_features
 from nghf.lattice.numerator import read_frame_alignments
 from nghf.lattice.store import LatticeStore
 from nghf.models.io import load_model
 from nghf.optim.curvature import ModelCurvature
 from nghf.optim.params import ParamSpace
 from nghf.optim.precondition import FisherFactor
-from nghf.train.features import read_features
 from nghf.train.sequence import SequenceExamples, check_examples
 from nghf.train.sequence_run import freeze_norm_layers
 from nghf.train.trainer import count_frames

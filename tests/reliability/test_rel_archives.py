@@ -25,16 +25,16 @@ import pytest
 import torch
 from rel_helpers import bin_path, env_one_thread, synth_corpus, write_data_dir
 
+from nghf.data.alignments import read_alignments
 from nghf.data.ark import ArchiveError, read_ark, read_scp
+from nghf.data.nnfeats import DataError, read_features
 from nghf.lattice.store import LatticeStore, save_lattice_archive
 from nghf.lattice.synthetic import random_lattice
 from nghf.lattice.types import LatticeError
 from nghf.models.factory import ModelConfig, build_model
 from nghf.models.io import FeatureInfo, ModelFileError, load_model, save_model
 from nghf.models.tdnn import TdnnConfig
-from nghf.train.alignments import read_alignments
 from nghf.train.checkpoint import load_checkpoint, save_checkpoint
-from nghf.train.features import DataError, read_features
 
 
 @pytest.fixture

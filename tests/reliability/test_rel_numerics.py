@@ -28,6 +28,7 @@ import torch
 from rel_helpers import synth_corpus, write_data_dir
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.nnfeats import DataError, read_features
 from nghf.decode.decoder import DecodeInputError, expand_to_tids
 from nghf.lattice.store import LatticeStore, save_lattice_archive
 from nghf.lattice.synthetic import random_lattice
@@ -42,7 +43,6 @@ from nghf.optim.params import ParamSpace
 from nghf.optim.second_order import SecondOrderOptimizer
 from nghf.optim.toy import frames_of, make_batch, make_model
 from nghf.train.data import ChunkedData, DataConfig, split_heldout, utterance_batches
-from nghf.train.features import DataError, read_features
 from nghf.train.trainer import Trainer
 from nghf.train.updates import ChunkedUpdates
 from nghf.utils.numerics import BadUpdateGuard, NumericalError

@@ -9,11 +9,12 @@ import pytest
 import torch
 from nghf_synth_data import synth_corpus, write_data_dir, write_int_ark
 
+from nghf.data.alignments import read_alignments
 from nghf.data.batch import IGNORE_TARGET
+from nghf.data.nnfeats import DataError, read_features
 from nghf.models.factory import ModelConfig, build_model
 from nghf.models.lstm import LstmConfig
 from nghf.models.tdnn import TdnnConfig
-from nghf.train.alignments import read_alignments
 from nghf.train.data import (
     ChunkedData,
     DataConfig,
@@ -21,7 +22,6 @@ from nghf.train.data import (
     split_heldout,
     utterance_batches,
 )
-from nghf.train.features import DataError, read_features
 
 
 @pytest.fixture()

@@ -17,6 +17,7 @@ from nghf_synth_data import synth_corpus, write_data_dir
 from nghf.bin.make_denlats import main as make_denlats_main
 from nghf.bin.train import main as train_main
 from nghf.criteria.factory import load_sequence_criterion
+from nghf.data.nnfeats import DataError, read_features
 from nghf.decode.synthetic import write_pdf_loop_graph
 from nghf.gmm.align import write_alignments
 from nghf.lattice.generate import DenlatConfig
@@ -30,7 +31,6 @@ from nghf.models.tdnn import TdnnConfig
 from nghf.optim.factory import load_optim_config
 from nghf.optim.first_order import FirstOrderConfig
 from nghf.train.data import DataConfig, split_heldout
-from nghf.train.features import DataError, read_features
 from nghf.train.relattice import RegenerateConfig
 from nghf.train.sequence import SequenceExamples, SequenceUpdates, UpdatePlan, check_examples
 from nghf.train.sequence_run import SequenceTrainer, TrainSeqConfig, train_sequence

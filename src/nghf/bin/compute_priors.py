@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from nghf.bin._cli_common import CliParser, report_error
+from nghf.data.alignments import read_alignments
+from nghf.data.nnfeats import DataError, read_features
 from nghf.models.io import ModelFileError, load_model, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts, posterior_priors
-from nghf.train.alignments import read_alignments
 from nghf.train.data import utterance_batches
-from nghf.train.features import DataError, read_features
 from nghf.utils.logging import get_logger, setup_logging
 
 

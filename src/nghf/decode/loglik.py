@@ -83,15 +83,15 @@ def model_logliks(model_path: str | Path, data_dir: str | Path, utts: Sequence[s
 
     The model, its priors and its feature description come from the file
     (``nghf.models.io.load_model``); features are read as in training
-    (``nghf.train.features.read_features``: ``feats.scp`` with per-speaker CMVN when the
+    (``nghf.data.nnfeats.read_features``: ``feats.scp`` with per-speaker CMVN when the
     model was trained with it); ``log_softmax(logits) - prior_scale * log_priors`` is
     ``nghf.models.priors.log_likelihoods``. Batches run on ``device``.
     """
     import torch
 
+    from nghf.data.nnfeats import read_features
     from nghf.models.io import load_model
     from nghf.models.priors import log_likelihoods
-    from nghf.train.features import read_features
 
     loaded = load_model(model_path, device)
     if loaded.log_priors is None:

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from nghf.data.batch import IGNORE_TARGET, SequenceBatch
+from nghf.data.nnfeats import DataError
 from nghf.models.base import AcousticModel
-from nghf.train.features import DataError
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)

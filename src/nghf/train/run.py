@@ -19,7 +19,9 @@ import numpy as np
 import torch
 
 from nghf.criteria.ce import CrossEntropy
+from nghf.data.alignments import read_alignments
 from nghf.data.batch import UpdateSource
+from nghf.data.nnfeats import has_cmvn, read_features
 from nghf.dist.checksum import broadcast_module_, check_same_value, text_hash
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.dist.shard import ShardedUpdates
@@ -28,7 +30,6 @@ from nghf.models.io import FeatureInfo, save_model
 from nghf.models.priors import log_priors_from_counts, pdf_counts
 from nghf.optim.factory import build_updater, is_first_order, optimiser_name
 from nghf.optim.first_order import FirstOrderConfig
-from nghf.train.alignments import read_alignments
 from nghf.train.checkpoint import LAST
 from nghf.train.data import (
     ChunkedData,
@@ -37,7 +38,6 @@ from nghf.train.data import (
     split_heldout,
     utterance_batches,
 )
-from nghf.train.features import has_cmvn, read_features
 from nghf.train.schedule import LrSchedule, ScheduleConfig
 from nghf.train.trainer import EpochRecord, Trainer
 from nghf.train.updates import ChunkedUpdates

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 
 from nghf.data.batch import IGNORE_TARGET, SequenceBatch
+from nghf.data.nnfeats import DataError
 from nghf.lattice.numerator import FrameAlignment, numerator_lattice
 from nghf.lattice.store import LatticeStore
 from nghf.lattice.types import Lattice, LatticeBatch, SequenceLattices
-from nghf.train.features import DataError
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)

@@ -35,6 +35,7 @@ import torch
 
 from nghf.criteria.factory import load_sequence_criterion
 from nghf.data.batch import UpdateSource
+from nghf.data.nnfeats import read_features
 from nghf.dist.checksum import broadcast_module_, check_same_value, text_hash
 from nghf.dist.reduce import LocalReducer, Reducer
 from nghf.dist.shard import ShardedUpdates
@@ -45,7 +46,6 @@ from nghf.models.io import LoadedModel, load_model, save_model
 from nghf.optim.factory import build_updater, is_first_order, optimiser_name
 from nghf.train.checkpoint import LAST
 from nghf.train.data import DataConfig, split_heldout
-from nghf.train.features import read_features
 from nghf.train.relattice import LatticeRefresher, OverlayLattices, RegenerateConfig
 from nghf.train.run import seed_everything
 from nghf.train.schedule import LrSchedule, ScheduleConfig

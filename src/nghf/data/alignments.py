@@ -18,7 +18,7 @@ import numpy as np
 
 from nghf._kaldi import kaldi_native_io
 from nghf.data.ark import ArchiveError, iter_kaldi_table
-from nghf.train.features import DataError
+from nghf.data.nnfeats import DataError
 
 
 def alignment_files(path: str | Path) -> list[tuple[str, Path]]:
