@@ -1,9 +1,9 @@
-"""Denominator lattice generation speed (frames per second on one core) through nghf.lattice.generate.
+"""Denominator lattice generation speed (frames per second on one core) through nghf.decode.denlats.
 
 Builds a synthetic weak-LM word-loop HCLG (default 500 words, each a chain of 4-9
 transition-ids with self-loops, unigram costs; 1500 transition-ids over 500 pdfs) and
 log-likelihoods that favour a random word sequence with noise, then times the three stages of
-:class:`nghf.lattice.generate.DenominatorGenerator` separately -- Kaldi's lattice decoder
+:class:`nghf.decode.denlats.DenominatorGenerator` separately -- Kaldi's lattice decoder
 (raw lattice), raw posterior pruning + conversion to the frame-synchronous form,
 forward-backward pruning -- for a few
 lattice beams and arc caps. One torch thread, one process: the numbers are per core.
@@ -30,16 +30,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nghf.decode.graph import DecodingGraph
-from nghf.decode.synthetic import word_loop_graph, word_loop_logliks
-from nghf.lattice.convert import raw_to_lattice
-from nghf.lattice.generate import (
+from nghf.decode.denlats import (
     DenlatConfig,
     DenominatorGenerator,
     array_to_raw,
     prune_lattice,
     prune_raw,
 )
+from nghf.decode.graph import DecodingGraph
+from nghf.decode.synthetic import word_loop_graph, word_loop_logliks
+from nghf.lattice.convert import raw_to_lattice
 from nghf.lattice.numerator import TransitionMaps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,9 +93,9 @@ def time_config(graph, maps, logliks, cfg: DenlatConfig) -> dict:
 
 def real_data(args: argparse.Namespace) -> list[dict]:
     """Stage times and lattice quality on a real corpus (see the module docstring)."""
+    from nghf.decode.denlats import _fit_reference, chunked, prune_lattices
     from nghf.decode.graph import load_graph
     from nghf.decode.loglik import model_logliks
-    from nghf.lattice.generate import _fit_reference, chunked, prune_lattices
     from nghf.lattice.numerator import load_transition_maps, read_frame_alignments
     from nghf.lattice.stats import numerator_coverage, oracle_errors, reference_word_ids
     from nghf.score.text import read_text

@@ -17,9 +17,9 @@ from decode_tiny_graph import TID2PDF, WORDS, logliks_for
 
 from nghf._kaldi import kaldifst
 from nghf.bin.import_lattices import main as import_main
+from nghf.decode.denlats import DenlatConfig, DenominatorGenerator, make_denlats_job
 from nghf.decode.job import job_share
 from nghf.decode.lattice_arrays import load_lattices
-from nghf.lattice.generate import DenlatConfig, DenominatorGenerator, make_denlats_job
 from nghf.lattice.numerator import TransitionMaps
 from nghf.lattice.store import LatticeStore
 from nghf.lattice.types import LatticeError

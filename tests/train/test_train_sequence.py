@@ -18,9 +18,9 @@ from nghf.bin.make_denlats import main as make_denlats_main
 from nghf.bin.train import main as train_main
 from nghf.criteria.factory import load_sequence_criterion
 from nghf.data.nnfeats import DataError, read_features
+from nghf.decode.denlats import DenlatConfig
 from nghf.decode.synthetic import write_pdf_loop_graph
 from nghf.gmm.align import write_alignments
-from nghf.lattice.generate import DenlatConfig
 from nghf.lattice.numerator import TransitionMaps, read_frame_alignments
 from nghf.lattice.store import LatticeStore
 from nghf.lattice.types import SequenceLattices

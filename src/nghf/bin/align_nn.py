@@ -8,7 +8,7 @@ Usage::
 the network's pdfs (its ``tree`` must sit beside it); ``<loglik-source>`` the NN model
 (``*.mdl``: log-likelihoods from the data dir's features on ``--device``) or a Kaldi matrix
 archive/script of log-likelihoods. Writes ``<ali-out>`` (``ali.JOB.gz``: transition-ids) and
-``ali.JOB.failed`` (ids of utterances that did not align); see ``nghf.lattice.nnalign``.
+``ali.JOB.failed`` (ids of utterances that did not align); see ``nghf.decode.nnalign``.
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _align(args: argparse.Namespace) -> None:
+    from nghf.decode.nnalign import align_logliks
     from nghf.gmm.align import AlignConfig, alignment_stats, tid_info, write_alignments
     from nghf.gmm.jobs import check_failures
     from nghf.gmm.lang import load_lang
     from nghf.gmm.model import load_model
-    from nghf.lattice.nnalign import align_logliks
     from nghf.score.text import read_text
     from nghf.utils.atomic import atomic_write_text
     from nghf.utils.logging import get_logger

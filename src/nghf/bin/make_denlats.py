@@ -10,7 +10,7 @@ data dir's features on ``--device``) or a Kaldi matrix archive/script of log-lik
 Phones of lattice arcs come from the transition model (``--trans-model``, default
 ``<graph-dir>/../final.mdl``) or a ``--tid2phone`` map. Writes ``lat.JOB.npz``,
 ``lat.JOB.gz`` (Kaldi lattice archive), ``stats.JOB.json`` and ``failed.JOB`` in
-``<denlat-dir>`` (see ``nghf.lattice.generate``); with a ``text`` file in the data dir the job statistics include the lattices' oracle WER.
+``<denlat-dir>`` (see ``nghf.decode.denlats``); with a ``text`` file in the data dir the job statistics include the lattices' oracle WER.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _make_denlats(args: argparse.Namespace) -> None:
+    from nghf.decode.denlats import DenlatConfig, DenominatorGenerator, make_denlats_job
     from nghf.decode.graph import load_graph, read_tid2pdf
-    from nghf.lattice.generate import DenlatConfig, DenominatorGenerator, make_denlats_job
     from nghf.lattice.numerator import TransitionMaps, load_transition_maps, read_frame_alignments
 
     config = DenlatConfig(beam=args.beam, lattice_beam=args.lattice_beam, acoustic_scale=args.acwt,

@@ -6,11 +6,12 @@
 * :mod:`.kaldi_io` — Kaldi ``Lattice``/``CompactLattice`` archives, text and binary.
 * :mod:`.fb` — batched, differentiable log-semiring forward-backward, expectations, pruning
   (:mod:`.fbplan`: the per-batch index precomputations it caches).
-* :mod:`.generate` / :mod:`.onthefly` — denominator lattices from a weak-LM graph, as a job
-  (``nghf-make-denlats``) or in process from the current model (refresh during training).
-* :mod:`.stats` — density, numerator coverage, oracle WER; :mod:`.nnalign` — forced
-  alignment with a hybrid NN (``nghf-align-nn``).
+* :mod:`.numerator` — numerator lattices (single paths) from alignments; :mod:`.store` —
+  lattice archives; :mod:`.stats` — density, numerator coverage, oracle WER.
 * :mod:`.synthetic`, :mod:`.enumerate` — random lattices and brute-force references.
+
+Making lattices decodes, so it lives in :mod:`nghf.decode` (``denlats``, ``onthefly``,
+``nnalign``), above this package.
 
 There is no k2 backend (k2 cannot be installed here); :mod:`.fb` is the one place a backend
 would plug in: it takes a :class:`LatticeBatch` and ``(B, T, D)`` scores and returns log Z and

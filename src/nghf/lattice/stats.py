@@ -121,7 +121,7 @@ def read_job_stats(directory: str | Path) -> list[dict[str, Any]]:
 
 
 def summarise_jobs(jobs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Totals and frame-weighted means over per-job statistics (see ``generate.make_denlats_job``)."""
+    """Totals and frame-weighted means over per-job statistics (see :func:`nghf.decode.denlats.make_denlats_job`)."""
     utts = sum(j["utterances"] for j in jobs)
     ok = sum(j["lattices"] for j in jobs)
     frames = sum(j["frames"] for j in jobs)

@@ -1,1 +1,1 @@
-"""Training: the batch type, the generic trainer (CE and sequence), checkpoints and logging."""
+"""Training: the generic trainer (CE and sequence), update sources, checkpoints and logging (batch type: nghf.data.batch)."""

@@ -5,7 +5,7 @@ the model away from it: competing paths the new model likes are missing, and the
 posteriors describe a model that no longer exists. With ``regenerate.every = N``, before update
 ``k`` with ``k % N == 0`` the trainer regenerates the lattices of every utterance of updates
 ``k .. k+N-1`` of the current epoch with the current model, through the same generator as
-``nghf-make-denlats`` (:mod:`nghf.lattice.onthefly`: model log-likelihoods -> weak-LM graph
+``nghf-make-denlats`` (:mod:`nghf.decode.onthefly`: model log-likelihoods -> weak-LM graph
 search -> conversion -> posterior pruning). The new lattices overlay the stored ones
 (:class:`OverlayLattices`); an utterance whose regeneration fails keeps its previous lattice
 (counted and logged by id). The overlay is part of the trainer's checkpoint, so a resumed run
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nghf.lattice.generate import DenlatConfig
+from nghf.decode.denlats import DenlatConfig
+from nghf.decode.onthefly import load_generator, regenerate_denlats
 from nghf.lattice.numerator import TransitionMaps
-from nghf.lattice.onthefly import load_generator, regenerate_denlats
 from nghf.lattice.types import Lattice
 from nghf.utils.logging import get_logger
 

@@ -1,4 +1,4 @@
-"""On-the-fly denominator lattices from an in-memory model (nghf.lattice.onthefly)."""
+"""On-the-fly denominator lattices from an in-memory model (nghf.decode.onthefly)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from nghf.decode.denlats import DenlatConfig, DenominatorGenerator
+from nghf.decode.onthefly import regenerate_denlats
 from nghf.decode.synthetic import word_loop_graph, word_loop_logliks
-from nghf.lattice.generate import DenlatConfig, DenominatorGenerator
 from nghf.lattice.numerator import TransitionMaps
-from nghf.lattice.onthefly import regenerate_denlats
 from nghf.lattice.types import LatticeError
 
 

@@ -1,10 +1,11 @@
-"""Forced alignment with NN log-likelihoods through the training graphs (nghf.lattice.nnalign)."""
+"""Forced alignment with NN log-likelihoods through the training graphs (nghf.decode.nnalign)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from nghf.decode.nnalign import align_logliks
 from nghf.gmm.align import (
     AlignConfig,
     GraphCompiler,
@@ -16,7 +17,6 @@ from nghf.gmm.feats import FeatureConfig, load_features
 from nghf.gmm.lang import load_lang
 from nghf.gmm.mono import init_mono
 from nghf.gmm.synthetic import make_corpus
-from nghf.lattice.nnalign import align_logliks
 
 
 @pytest.fixture(scope="module")

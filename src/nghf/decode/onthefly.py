@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nghf.lattice.generate import DenlatConfig, DenominatorGenerator, chunked
+from nghf.decode.denlats import DenlatConfig, DenominatorGenerator, chunked
 from nghf.lattice.numerator import TransitionMaps, load_transition_maps
 from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
 from nghf.utils.logging import get_logger

@@ -10,10 +10,7 @@ import torch
 
 from nghf._kaldi import kaldifst
 from nghf.decode.decoder import Decoder, DecoderConfig
-from nghf.decode.graph import DecodingGraph
-from nghf.lattice.enumerate import enumerate_paths
-from nghf.lattice.fb import forward_backward
-from nghf.lattice.generate import (
+from nghf.decode.denlats import (
     DenlatConfig,
     DenlatError,
     DenominatorGenerator,
@@ -21,6 +18,9 @@ from nghf.lattice.generate import (
     best_path_arcs,
     make_denlats_job,
 )
+from nghf.decode.graph import DecodingGraph
+from nghf.lattice.enumerate import enumerate_paths
+from nghf.lattice.fb import forward_backward
 from nghf.lattice.numerator import TransitionMaps
 from nghf.lattice.stats import numerator_coverage, read_job_stats, summarise_jobs
 from nghf.lattice.store import LatticeStore
