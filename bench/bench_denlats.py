@@ -93,12 +93,12 @@ def time_config(graph, maps, logliks, cfg: DenlatConfig) -> dict:
 
 def real_data(args: argparse.Namespace) -> list[dict]:
     """Stage times and lattice quality on a real corpus (see the module docstring)."""
+    from nghf.data.text import read_text
     from nghf.decode.denlats import _fit_reference, chunked, prune_lattices
     from nghf.decode.graph import load_graph
     from nghf.decode.loglik import model_logliks
     from nghf.lattice.numerator import load_transition_maps, read_frame_alignments
     from nghf.lattice.stats import numerator_coverage, oracle_errors, reference_word_ids
-    from nghf.score.text import read_text
 
     exp = Path(args.exp_dir)
     data = exp / "data" / "train"

@@ -9,8 +9,8 @@ import random
 import kaldialign
 import pytest
 
+from nghf.score.normalize import NormalizerConfig, TextNormalizer
 from nghf.score.sclite import run_sclite
-from nghf.score.text import NormalizerConfig, TextNormalizer
 from nghf.score.wer import COSTS, ErrorCounts, ScoringError, align, score, utterance_counts
 
 PAIRS = {  # utterance -> (reference, hypothesis)

@@ -46,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _align(args: argparse.Namespace) -> None:
+    from nghf.data.text import read_text
     from nghf.decode.nnalign import align_logliks
     from nghf.gmm.align import AlignConfig, alignment_stats, tid_info, write_alignments
     from nghf.gmm.jobs import check_failures
     from nghf.gmm.lang import load_lang
     from nghf.gmm.model import load_model
-    from nghf.score.text import read_text
     from nghf.utils.atomic import atomic_write_text
     from nghf.utils.logging import get_logger
 

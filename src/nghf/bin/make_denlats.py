@@ -82,8 +82,8 @@ def _make_denlats(args: argparse.Namespace) -> None:
     ref_words = None
     text = Path(args.data_dir) / "text"
     if text.is_file():
+        from nghf.data.text import read_text
         from nghf.lattice.stats import reference_word_ids
-        from nghf.score.text import read_text
 
         ref_words = reference_word_ids(read_text(text), graph.id2word, utts)
     generator = DenominatorGenerator(graph, maps, config, num_pdfs)

@@ -22,11 +22,12 @@ import sys
 from pathlib import Path
 
 from nghf.bin._cli_common import CliParser, report_error
+from nghf.data.text import read_text, read_utt2spk
 from nghf.score.decode_dir import best_scored, score_decode_dir
 from nghf.score.dev_wer_log import track_decode
+from nghf.score.normalize import NormalizerConfig, TextNormalizer
 from nghf.score.results_log import SystemInfo, record_dev_eval
 from nghf.score.sclite import run_sclite
-from nghf.score.text import NormalizerConfig, TextNormalizer, read_text, read_utt2spk
 from nghf.score.wer import score
 from nghf.utils.config import load_config
 from nghf.utils.logging import setup_logging

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from nghf.data.text import format_text, read_utt2spk
 from nghf.decode.decoder import Decoder
 from nghf.decode.lattice_arrays import RawLattice, save_lattices
 from nghf.lattice import convert
 from nghf.lattice.kaldi_io import write_lattice_archive
-from nghf.score.text import format_text, read_utt2spk
 from nghf.utils.atomic import atomic_write_text, is_done, mark_done
 from nghf.utils.logging import get_logger, progress
 

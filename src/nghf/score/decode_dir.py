@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nghf.data.text import format_text, read_text, read_utt2spk
 from nghf.decode.graph import read_words
 from nghf.decode.lattice_arrays import RawLattice, load_lattices
 from nghf.decode.lattice_arrays import sweep_best_paths as sweep_lattices
+from nghf.score.normalize import TextNormalizer
 from nghf.score.sclite import run_sclite
-from nghf.score.text import TextNormalizer, format_text, read_text, read_utt2spk
 from nghf.score.wer import AlignMode, WerReport, score
 from nghf.utils.atomic import atomic_write_text
 from nghf.utils.logging import get_logger

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from nghf.score.text import TextNormalizer
+from nghf.score.normalize import TextNormalizer
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
