@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from nghf.lattice.types import LatticeBatch
+LatticeBatch = Any
+"""A :class:`nghf.lattice.types.LatticeBatch`; not imported, since that module imports this one
+(the plan is cached on the batch), and imports run one way only."""
 
 
 def plain_tensors() -> contextlib.AbstractContextManager:

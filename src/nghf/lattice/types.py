@@ -24,15 +24,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from nghf.lattice.fbplan import FBPlan, build_plan
 from nghf.utils.logging import get_logger
-
-if TYPE_CHECKING:
-    from nghf.lattice.fbplan import FBPlan
 
 log = get_logger(__name__)
 
@@ -342,8 +339,6 @@ class LatticeBatch:
     @functools.cached_property
     def plan(self) -> FBPlan:
         """The forward-backward's padded index layout (:mod:`nghf.lattice.fbplan`), built on first use."""
-        from nghf.lattice.fbplan import build_plan
-
         return build_plan(self)
 
     @classmethod
