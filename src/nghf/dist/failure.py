@@ -1,4 +1,4 @@
-"""Failure handling of distributed runs: per-rank logs, failure records, a clear report.
+"""Failure handling of distributed runs: failure records, a clear report.
 
 A worker runs inside ``rank_guard``: an exception is logged to the rank's own log with its
 traceback, recorded as ``rank.R.json`` (rank, time, error, log file) in the launcher's
@@ -7,7 +7,8 @@ Ranks blocked in a collective then fail too (the peer's connection closes, or th
 process-group timeout expires), and ``torchrun`` stops the remaining workers. The launcher
 reads the records with ``failure_report`` and names the rank that failed first (the root
 cause), its error and its log; ranks that failed only because a peer went away are listed
-as such. Nothing waits longer than the process-group timeout.
+as such. Nothing waits longer than the process-group timeout. (Each rank's own log file is
+set up by ``nghf.dist.setup.add_rank_log``.)
 """
 
 from __future__ import annotations
@@ -23,34 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nghf.dist.setup import DistEnv
-from nghf.utils.logging import DATE_FORMAT, LOG_FORMAT, get_logger
+from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
 
 _PEER_HINTS = ("connection closed by peer", "connection reset", "broken pipe", "timed out", "timeout",
                "socket", "nccl", "gloo", "process group", "rendezvous")
-
-
-def add_rank_log(env: DistEnv) -> Path | None:
-    """Send the ``nghf`` logger to this rank's own file; other ranks than 0 keep only warnings
-    on stderr, so the job's main log is rank 0's story plus every rank's problems."""
-    path = env.log_path()
-    root = logging.getLogger("nghf")
-    if env.rank != 0:
-        for handler in root.handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                handler.setLevel(logging.WARNING)
-    if path is None:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path.resolve() for h in root.handlers):
-        return path
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-    handler.setFormatter(logging.Formatter(f"[rank {env.rank}] {LOG_FORMAT}", DATE_FORMAT))
-    root.addHandler(handler)
-    if root.level == logging.NOTSET or root.level > logging.INFO:
-        root.setLevel(logging.INFO)
-    return path
 
 
 def write_failure(env: DistEnv, err: BaseException) -> Path | None:

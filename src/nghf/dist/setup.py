@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 import torch.distributed as dist
 
 from nghf.dist.reduce import LocalReducer, Reducer, TorchDistReducer
-from nghf.utils.logging import get_logger
+from nghf.utils.logging import DATE_FORMAT, LOG_FORMAT, get_logger
 
 log = get_logger(__name__)
 
@@ -139,6 +140,28 @@ class DistContext:
         return self.env.rank == 0
 
 
+def add_rank_log(env: DistEnv) -> Path | None:
+    """Send the ``nghf`` logger to this rank's own file; other ranks than 0 keep only warnings
+    on stderr, so the job's main log is rank 0's story plus every rank's problems."""
+    path = env.log_path()
+    root = logging.getLogger("nghf")
+    if env.rank != 0:
+        for handler in root.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                handler.setLevel(logging.WARNING)
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path.resolve() for h in root.handlers):
+        return path
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter(f"[rank {env.rank}] {LOG_FORMAT}", DATE_FORMAT))
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return path
+
+
 @contextlib.contextmanager
 def distributed(device: str | torch.device = "cpu", env: DistEnv | None = None,
                 init_method: str | None = None) -> Iterator[DistContext]:
@@ -153,8 +176,6 @@ def distributed(device: str | torch.device = "cpu", env: DistEnv | None = None,
     if not env.distributed:
         yield DistContext(env, torch.device(device), LocalReducer())
         return
-    from nghf.dist.failure import add_rank_log
-
     add_rank_log(env)
     dev = rank_device(device, env)
     backend = backend_for(dev)
