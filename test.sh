@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what is missing, then run the tests, shellcheck and ruff.
+# Install what is missing, then run the tests, shellcheck, ruff and lint-imports.
 #   ./test.sh                 everything
 #   ./test.sh tests/utils     only some tests (lint still runs)
 set -euo pipefail
@@ -20,4 +20,6 @@ if (( ${#shell_files[@]} )); then
   shellcheck -x "${shell_files[@]}" || status=1
 fi
 ruff check src tests bench || status=1
+# The import layers of docs/design.md ([tool.importlinter] in pyproject.toml).
+lint-imports --no-cache || status=1
 exit "$status"
