@@ -1,7 +1,7 @@
 """The one place that imports the Kaldi pip bindings, in the only order that works.
 
 ``kaldi_hmm_gmm`` must be imported before ``kaldifst``, ``kaldilm`` and
-``kaldi_decoder`` (DESIGN.md), and -- measured here with the pinned versions --
+``kaldi_decoder``, and -- measured here with the pinned versions --
 ``kaldi_decoder`` must also come before ``kaldilm``: importing ``kaldilm`` first makes the
 ``kaldi_decoder`` import dead-lock. The order below is the one that works. Every module
 of nghf gets these bindings from here (``from nghf._kaldi import kaldifst``); a test

@@ -1,1 +1,4 @@
-"""nghf.decode (see DESIGN.md)."""
+"""Decoding with Kaldi's decoders: decode jobs, denominator lattices, NN forced alignment.
+
+See docs/design.md for the layers and where each concept lives.
+"""

@@ -1,1 +1,4 @@
-"""nghf.gmm (see DESIGN.md)."""
+"""GMM-HMM systems: MFCC features, monophone/triphone training, decision trees, alignment.
+
+See docs/design.md for the layers and where each concept lives.
+"""

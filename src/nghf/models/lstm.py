@@ -49,7 +49,7 @@ class Lstm(RecurrentModel):
 
     def _no_mkldnn(self) -> contextlib.AbstractContextManager:
         # Forward-mode AD through oneDNN's LSTM (used on CPU without projection) is not
-        # implemented in torch; the native kernel supports it (DESIGN.md). With a projection
+        # implemented in torch; the native kernel supports it. With a projection
         # torch falls back to the native kernel anyway (and warns), so always use it.
         # Only the enabled flag is touched (the others would warn about TF32 on restore).
         return torch.backends.mkldnn.flags(enabled=False, deterministic=None, allow_tf32=None, fp32_precision=None)
