@@ -14,7 +14,7 @@ from nghf.data.cmvn import accumulate_cmvn, apply_cmvn, compute_speaker_cmvn
 from nghf.data.datadir import load_data_dir
 from nghf.data.features import FbankConfig, compute_data_dir_fbank
 from nghf.data.kaldi_files import DataDirError, read_dict
-from nghf.data.split import split_data_dir, split_parts
+from nghf.data.split import split_data_dir, split_utterances
 from nghf.data.validate import validate_data_dir
 
 
@@ -69,7 +69,7 @@ def test_split_preserves_utterances(make_data_dir, per_utt):
                        for j in (1, 2, 3) if j != k)
     assert merged == data.utts
     with pytest.raises(DataDirError, match="cannot split 3 speakers into 4 parts"):
-        split_parts(data, 4)
+        split_utterances(data.utt2spk, 4)
 
 
 def test_make_fbank_and_cmvn_scripts(make_data_dir, repo_root, tmp_path):

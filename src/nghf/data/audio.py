@@ -11,6 +11,11 @@ short) is an error naming the recording and the file, in :func:`audio_info` and
 :func:`read_audio`: soundfile quietly reports only the samples present, which would turn a
 1 s recording cut to 478 samples into one feature frame. Kaldi warns here; a recipe should
 stop.
+
+:func:`utterance_audio` reads the utterances of a data dir (``wav.scp`` + ``segments``) in a
+given order, each recording once while its utterances follow each other; the GMM's MFCC jobs
+read their audio through it (the fbank jobs through ``compute_data_dir_fbank``, which also
+checks segment bounds).
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import io
 import shlex
 import struct
 import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from nghf.data.kaldi_files import DataDirError, read_dict
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".sph", ".mp3", ".ogg", ".opus", ".aiff", ".au")
 
@@ -178,3 +186,40 @@ def read_audio(
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError(f"recording '{reco}': cannot read audio from {spec!r}: {err}") from None
     return _to_kaldi_scale(np.asarray(data)), int(rate)
+
+
+def utterance_audio(data: str | Path, utts: Sequence[str] | None = None
+                    ) -> Iterator[tuple[str, np.ndarray, int]]:
+    """Yield ``(utt, samples, sample rate)`` of ``utts`` (default: all, sorted) of the data dir
+    ``data``, samples as :func:`read_audio` gives them. With ``segments`` each utterance is its
+    ``[start, end)`` span of the recording (Kaldi's ``end`` of -1: to the end); without, the
+    utterance is the recording. The last recording read is kept, so consecutive utterances of
+    one recording read it (or run its pipe) once. A missing segment or recording is a
+    :class:`~nghf.data.kaldi_files.DataDirError` naming file and utterance; unreadable audio an
+    :class:`AudioError`."""
+    data = Path(data)
+    wav_scp = read_dict(data / "wav.scp", 2)
+    seg_path = data / "segments"
+    segments = read_dict(seg_path, 4) if seg_path.exists() else None
+    keys = utts if utts is not None else sorted(segments if segments is not None else wav_scp)
+    cache: dict[str, tuple[np.ndarray, int]] = {}
+    for utt in keys:
+        reco, start, end = utt, 0.0, -1.0
+        if segments is not None:
+            if utt not in segments:
+                raise DataDirError(f"{seg_path}: utterance {utt} has no segment")
+            fields = segments[utt].split()
+            try:
+                reco, start, end = fields[0], float(fields[1]), float(fields[2])
+            except ValueError:
+                raise DataDirError(f"{seg_path}: utterance {utt}: expected '<reco> <start> <end>', "
+                                   f"got {segments[utt]!r}") from None
+        if reco not in wav_scp:
+            raise DataDirError(f"{data / 'wav.scp'}: recording {reco} (utterance {utt}) is missing")
+        if reco not in cache:
+            cache.clear()
+            cache[reco] = read_audio(wav_scp[reco], reco)
+        samples, rate = cache[reco]
+        lo = int(round(start * rate))
+        hi = len(samples) if end < 0 else int(round(end * rate))
+        yield utt, samples[lo:hi], rate

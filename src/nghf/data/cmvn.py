@@ -2,15 +2,18 @@
 
 Kaldi stores CMVN statistics of ``D``-dim features as a ``2 x (D+1)`` double matrix:
 row 0 holds the feature sums and, in the last column, the frame count; row 1 holds the sums
-of squares (last column 0). ``accumulate_cmvn`` builds it, ``compute_speaker_cmvn`` writes one
-per speaker (``cmvn.scp``), and ``apply_cmvn`` normalises a feature matrix (numpy or torch,
-on the tensor's own device) by the mean and optionally the variance.
+of squares (last column 0). ``accumulate_cmvn`` builds it with numpy (the network features),
+``kaldi_cmvn_stats`` the way Kaldi's ``compute-cmvn-stats`` does, frame by frame in double
+(the GMM's MFCCs; the two differ in the last bits). ``compute_speaker_cmvn``, the one CMVN
+writer, writes one per speaker (``cmvn.scp``, ``mfcc_cmvn.scp``) with either, and
+``apply_cmvn`` normalises a feature matrix (numpy or torch, on the tensor's own device) by
+the mean and optionally the variance.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +43,37 @@ def accumulate_cmvn(feats: Iterable[np.ndarray], dim: int | None = None) -> np.n
     return stats
 
 
-def compute_speaker_cmvn(data: DataDir, ark: str | Path, scp: str | Path, where: str = "data") -> int:
-    """Write per-speaker stats of ``data``'s ``feats.scp`` to ``ark`` and ``cmvn.scp``."""
-    feats = data.get("feats.scp")
-    if not feats:
-        raise DataDirError(f"{where}/feats.scp: missing or empty; compute features first")
+def kaldi_cmvn_stats(feats: Iterable[np.ndarray]) -> np.ndarray:
+    """The ``2 x (D+1)`` float64 stats of a sequence of matrices as Kaldi accumulates them:
+    ``kaldi_native_fbank.compute_cmvn_stats`` of each (as float32), summed in order."""
+    import kaldi_native_fbank as knf
+
+    stats: np.ndarray | None = None
+    for m in feats:
+        s = knf.compute_cmvn_stats(np.ascontiguousarray(m, dtype=np.float32))
+        stats = s if stats is None else stats + s
+    if stats is None:
+        raise ValueError("no features to accumulate CMVN stats from")
+    return stats
+
+
+def compute_speaker_cmvn(data: DataDir, ark: str | Path, scp: str | Path, where: str = "data",
+                         feats: str = "feats.scp",
+                         accumulate: Callable[[Iterable[np.ndarray]], np.ndarray] = accumulate_cmvn) -> int:
+    """Write per-speaker stats of ``data``'s ``feats`` table (``feats.scp``; ``mfcc.scp`` for
+    the GMM) to ``ark`` and its index ``scp``; ``accumulate`` sums one speaker's matrices
+    (:func:`accumulate_cmvn` or :func:`kaldi_cmvn_stats`). Speakers in sorted order, each
+    speaker's utterances in sorted order. Returns the number of speakers."""
+    table = data.get(feats)
+    if not table:
+        raise DataDirError(f"{where}/{feats}: missing or empty; compute features first")
     n = 0
     with ArkWriter(ark) as writer:
         for spk, utts in data.spk2utt().items():
-            missing = [u for u in utts if u not in feats]
+            missing = [u for u in utts if u not in table]
             if missing:
-                raise DataDirError(f"{where}/feats.scp: utterance '{missing[0]}' of speaker '{spk}' has no features")
-            writer.write(spk, accumulate_cmvn(read_mat(feats[u]) for u in utts))
+                raise DataDirError(f"{where}/{feats}: utterance '{missing[0]}' of speaker '{spk}' has no features")
+            writer.write(spk, accumulate(read_mat(table[u], key=u, where=f"{where}/{feats}") for u in utts))
             n += 1
         lines = writer.scp_lines()
     write_scp(scp, lines)

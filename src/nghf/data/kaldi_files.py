@@ -90,13 +90,17 @@ def write_lines(path: str | Path, lines: Sequence[str]) -> None:
         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def to_dict(entries: Iterable[Entry], path: str | Path) -> dict[str, str]:
-    """``{key: value}`` of good entries; raise naming file+line+id on a duplicate or bad line."""
+def to_dict(entries: Iterable[Entry], path: str | Path, min_fields: int = 1) -> dict[str, str]:
+    """``{key: value}`` of good entries; raise naming file+line+id on a duplicate or bad line,
+    or on a line with fewer than ``min_fields`` whitespace-separated fields (the key counts)."""
     out: dict[str, str] = {}
     first_line: dict[str, int] = {}
     for e in entries:
         if e.problem is not None:
             raise DataDirError(f"{path}:{e.line}: id '{e.key}': {e.problem}")
+        if 1 + len(e.fields) < min_fields:
+            raise DataDirError(f"{path}:{e.line}: id '{e.key}': expected at least {min_fields} fields, "
+                               f"got {1 + len(e.fields)}")
         if e.key in out:
             raise DataDirError(
                 f"{path}:{e.line}: duplicate id '{e.key}' (first on line {first_line[e.key]})"
@@ -106,6 +110,19 @@ def to_dict(entries: Iterable[Entry], path: str | Path) -> dict[str, str]:
     return out
 
 
-def read_dict(path: str | Path) -> dict[str, str]:
-    """Strictly read a table file into ``{key: value}`` (see ``to_dict``)."""
-    return to_dict(read_table(path), path)
+def read_dict(path: str | Path, min_fields: int = 1) -> dict[str, str]:
+    """Strictly read a table file into ``{key: value}`` (see ``to_dict``); a file that cannot
+    be read is a :class:`DataDirError` naming it (so a command reports it in one line).
+
+    This is the one strict reader of Kaldi ``key value`` tables (``utt2spk``, ``wav.scp``,
+    ``segments``, ``*.scp``): the data-dir loader and the GMM feature code both use it."""
+    try:
+        entries = read_table(path)
+    except OSError as err:
+        raise DataDirError(f"{path}: cannot read: {err.strerror or err}") from None
+    return to_dict(entries, path, min_fields)
+
+
+def read_fields(path: str | Path, min_fields: int = 2) -> dict[str, list[str]]:
+    """:func:`read_dict` with each value split into its whitespace-separated fields."""
+    return {k: v.split() for k, v in read_dict(path, min_fields).items()}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nghf._kaldi import kaldifst
+from nghf.lang.fst import FstError, read_fst
 
 
 class GraphError(ValueError):
@@ -94,19 +94,6 @@ def write_tid2pdf(path: str | Path, tid2pdf: np.ndarray) -> None:
     Path(path).write_text(lines, encoding="utf-8")
 
 
-def read_fst(path: str | Path):  # -> kaldifst.StdFst
-    """Read an FST (vector or const type) with a clear error if it is missing or unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise GraphError(f"{path}: decoding graph not found")
-    with open(path, "rb") as handle:
-        head = handle.read(64)
-    fst = kaldifst.StdConstFst.read(str(path)) if b"const" in head else kaldifst.StdVectorFst.read(str(path))
-    if fst is None:
-        raise GraphError(f"{path}: cannot read as an OpenFst FST")
-    return fst
-
-
 @dataclasses.dataclass(frozen=True)
 class DecodingGraph:
     """An HCLG with its word table and transition-id map."""
@@ -138,5 +125,8 @@ def load_graph(graph_dir: str | Path, tid2pdf: str | Path | None = None) -> Deco
     if tid2pdf is None:
         cands = [graph_dir / "tid2pdf", graph_dir / "tid2pdf.npy"]
         tid2pdf = next((c for c in cands if c.exists()), cands[0])
-    fst = read_fst(graph_dir / "HCLG.fst")
+    try:
+        fst = read_fst(graph_dir / "HCLG.fst", what="decoding graph")
+    except FstError as err:
+        raise GraphError(str(err)) from None
     return DecodingGraph(fst, read_words(graph_dir / "words.txt"), read_tid2pdf(tid2pdf), str(graph_dir / "HCLG.fst"))

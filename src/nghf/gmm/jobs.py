@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nghf.data.text import read_text
 from nghf.gmm.align import (
     AlignConfig,
     AlignResult,
@@ -23,7 +24,7 @@ from nghf.gmm.align import (
     write_alignments,
 )
 from nghf.gmm.estimate import GmmStats, UpdateConfig, accumulate_many, mix_up, sum_stats, update
-from nghf.gmm.feats import FeatureConfig, load_features, read_text, split_utterances
+from nghf.gmm.feats import FeatureConfig, load_features, split_utterances
 from nghf.gmm.lang import Lang
 from nghf.gmm.model import GmmHmm, load_model, save_model
 from nghf.utils.atomic import atomic_write_text
@@ -39,7 +40,7 @@ class AlignmentFailure(RuntimeError):
 def job_items(data: Path, lang: Lang, feat_cfg: FeatureConfig, utts: list[str]
               ) -> Iterator[tuple[str, np.ndarray, list[int]]]:
     """(utt, feats, word-ids) for the utterances of a job; missing transcripts are errors."""
-    text = read_text(data)
+    text = read_text(data / "text")
     for utt, feats in load_features(data, feat_cfg, utts):
         if utt not in text:
             raise ValueError(f"{data / 'text'}: utterance {utt} has no transcript")

@@ -3,6 +3,8 @@
 Only Kaldi's file formats are relied on (``phones.txt``, ``words.txt``, ``topo``, ``L.fst``,
 ``L_disambig.fst``, ``G.fst``, ``phones/{disambig,silence,roots,sets,extra_questions}``,
 ``oov.int``), never the code that wrote them. Every parse error names the file and line.
+Symbol tables are read by :func:`nghf.lang.symbols.read_symbols` and FSTs by
+:func:`nghf.lang.fst.read_fst`, their one home.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import dataclasses
 from pathlib import Path
 
 from nghf._kaldi import kaldi_hmm_gmm, kaldifst
+from nghf.lang.fst import read_fst
+from nghf.lang.symbols import read_symbols
 
 
 class LangError(ValueError):
@@ -24,19 +28,6 @@ class Root:
     shared: bool  # all pdf-classes share one root (the tree may ask about the pdf-class)
     split: bool  # whether the tree may split this root at all
     phones: tuple[int, ...]
-
-
-def read_symbols(path: str | Path) -> dict[str, int]:
-    """A Kaldi symbol table (``sym id`` per line) as a dict."""
-    table: dict[str, int] = {}
-    for n, line in enumerate(_lines(path), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
-            raise LangError(f"{path}:{n}: expected '<symbol> <id>', got {line!r}")
-        table[parts[0]] = int(parts[1])
-    return table
 
 
 def read_int_sets(path: str | Path) -> list[tuple[int, ...]]:
@@ -111,19 +102,6 @@ class Lang:
         return [self.words.get(w, self.oov) for w in words]
 
 
-def read_fst(path: str | Path, sort: str | None = None) -> kaldifst.StdVectorFst:
-    """Read an OpenFst binary file with a clear error when it is missing or unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise LangError(f"{path}: FST file not found")
-    fst = kaldifst.StdVectorFst.read(str(path))
-    if fst is None:
-        raise LangError(f"{path}: not a readable OpenFst file")
-    if sort is not None:
-        kaldifst.arcsort(fst, sort_type=sort)
-    return fst
-
-
 def load_lang(path: str | Path) -> Lang:
     """Load a Kaldi lang dir (only the files named in the module docstring)."""
     path = Path(path)
@@ -134,8 +112,8 @@ def load_lang(path: str | Path) -> Lang:
     extra = ph / "extra_questions.int"
     return Lang(
         path=path,
-        phones=read_symbols(path / "phones.txt"),
-        words=read_symbols(path / "words.txt"),
+        phones=dict(read_symbols(path / "phones.txt").symbols),
+        words=dict(read_symbols(path / "words.txt").symbols),
         topo_text=_read(path / "topo"),
         disambig=tuple(x for s in read_int_sets(ph / "disambig.int") for x in s),
         silence=tuple(int(x) for x in _read(ph / "silence.csl").strip().split(":") if x),

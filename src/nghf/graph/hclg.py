@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from nghf._kaldi import kaldi_hmm_gmm, kaldifst
-from nghf.gmm.lang import Lang, read_fst
+from nghf.gmm.lang import Lang
 from nghf.gmm.model import GmmHmm
+from nghf.lang.fst import read_fst
 from nghf.utils.atomic import atomic_path, atomic_write_text
 from nghf.utils.logging import get_logger
 
