@@ -17,8 +17,8 @@ from decode_tiny_graph import TID2PDF, WORDS, logliks_for
 
 from nghf._kaldi import kaldifst
 from nghf.bin.import_lattices import main as import_main
+from nghf.data.split import job_utterances
 from nghf.decode.denlats import DenlatConfig, DenominatorGenerator, make_denlats_job
-from nghf.decode.job import job_share
 from nghf.decode.lattice_arrays import load_lattices
 from nghf.lattice.numerator import TransitionMaps
 from nghf.lattice.store import LatticeStore
@@ -135,7 +135,7 @@ def test_decode_and_denlat_jobs_write_kaldi_lattices_that_kaldifst_reads(tmp_pat
     maps = TransitionMaps(np.where(TID2PDF < 0, 0, TID2PDF), TID2PHONE)
     gen = DenominatorGenerator(tiny_graph.graph, maps, DenlatConfig(acoustic_scale=0.5))
     for job in (1, 2):
-        make_denlats_job(gen, ((u, lls[u]) for u in job_share(sorted(UTTS), 2, job)), den, job)
+        make_denlats_job(gen, ((u, lls[u]) for u in job_utterances({u: u for u in UTTS}, 2, job, "round_robin")), den, job)
     store = LatticeStore(den)
     assert sorted(store) == sorted(UTTS)
     for job in (1, 2):

@@ -34,10 +34,15 @@ def add_job_options(p: argparse.ArgumentParser,
 
 
 def job_utterances(args: argparse.Namespace) -> list[str]:
-    """This job's share (``--nj``, ``--job``) of the data directory's utterances."""
-    from nghf.decode.job import data_utterances, job_share
+    """This job's share (``--nj``, ``--job``) of the data directory's utterances, dealt round
+    robin in sorted order (:func:`nghf.data.split.job_utterances`)."""
+    from pathlib import Path
 
-    return job_share(data_utterances(args.data_dir), args.nj, args.job)
+    from nghf.data.split import job_utterances as split_job
+    from nghf.data.text import read_utt2spk
+
+    utt2spk = read_utt2spk(Path(args.data_dir) / "utt2spk")
+    return split_job(utt2spk, args.nj, args.job, "round_robin", args.data_dir)
 
 
 def job_logliks(args: argparse.Namespace, utts: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:

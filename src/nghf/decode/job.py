@@ -1,4 +1,7 @@
-"""One decoding job: a share of a data directory's utterances (see ``job_share``), decoded and saved.
+"""One decoding job: a share of a data directory's utterances, decoded and saved.
+
+The share is :func:`nghf.data.split.job_utterances` with ``by="round_robin"`` (sorted ids group
+shows and genres whose decoding costs differ several-fold; dealing them out balances the jobs).
 
 Outputs in the decode directory (``N`` is the job number):
 
@@ -17,12 +20,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from nghf.data.text import format_text, read_utt2spk
+from nghf.data.text import format_text
 from nghf.decode.decoder import Decoder
 from nghf.decode.lattice_arrays import RawLattice, save_lattices
 from nghf.lattice import convert
@@ -31,22 +34,6 @@ from nghf.utils.atomic import atomic_write_text, is_done, mark_done
 from nghf.utils.logging import get_logger, progress
 
 log = get_logger(__name__)
-
-
-def data_utterances(data_dir: str | Path) -> list[str]:
-    """Sorted utterance ids of a Kaldi data directory (from ``utt2spk``)."""
-    return sorted(read_utt2spk(Path(data_dir) / "utt2spk"))
-
-
-def job_share(utts: Sequence[str], nj: int, job: int) -> list[str]:
-    """The ``job``-th (1-based) of ``nj`` near-equal shares of ``utts``, dealt round-robin.
-
-    Sorted utterance ids group shows and genres, whose decoding costs differ several-fold (a
-    noisy show keeps many more tokens within the beam); dealing them out keeps the parallel
-    jobs, and so the stage, from waiting on one slow share."""
-    if not 1 <= job <= nj:
-        raise ValueError(f"job {job} is not in 1..{nj}")
-    return list(utts[job - 1 :: nj])
 
 
 def kaldi_raw_lattice(lat: RawLattice) -> convert.RawLattice:
