@@ -138,3 +138,61 @@ def test_model_loglik_source(tmp_path):
             logits, lens = model(torch.from_numpy(m)[None], torch.tensor([m.shape[0]]))
         want = (torch.log_softmax(logits[0, : int(lens[0])], -1) - 0.5 * log_priors).numpy()
         np.testing.assert_allclose(got[u], want, rtol=1e-5, atol=1e-5)
+
+
+def _former_loglik_loop(model, log_priors, feats, utts, prior_scale, batch_size):
+    """The batching loop nghf.decode.loglik.model_logliks and nghf.decode.onthefly.model_logliks
+    each carried before they became nghf.decode.loglik.network_logliks (reference copy)."""
+    import torch
+
+    from nghf.models.priors import log_likelihoods
+
+    model.eval()
+    dtype = next(model.parameters()).dtype
+    for first in range(0, len(utts), batch_size):
+        names = list(utts[first:first + batch_size])
+        mats = [feats[u] for u in names]
+        lengths = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
+        batch = torch.zeros(len(mats), int(lengths.max()), mats[0].shape[1], dtype=dtype)
+        for i, m in enumerate(mats):
+            batch[i, : m.shape[0]] = torch.from_numpy(m)
+        with torch.no_grad():
+            logits, out_lengths = model(batch, lengths)
+            ll = log_likelihoods(logits, log_priors, prior_scale)
+        ll_np = ll.float().cpu().numpy()
+        for i, utt in enumerate(names):
+            yield utt, np.array(ll_np[i, : int(out_lengths[i])], copy=True)
+
+
+def test_file_and_in_memory_logliks_are_the_former_loop_bit_for_bit(tmp_path):
+    import torch
+
+    from nghf.data.ark import ArkWriter, write_scp
+    from nghf.decode.loglik import model_logliks, network_logliks
+    from nghf.models.factory import ModelConfig, build_model
+    from nghf.models.io import FeatureInfo, save_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="lstm"), feat_dim=5, num_pdfs=6)
+    log_priors = torch.log_softmax(torch.randn(6), dim=0)
+    save_model(tmp_path / "final.mdl", model, ModelConfig(kind="lstm"), FeatureInfo(dim=5, apply_cmvn=False),
+               log_priors, prior_scale=0.5)
+    rng = np.random.default_rng(0)
+    feats = {f"u{i}": rng.normal(size=(3 + 2 * i, 5)).astype(np.float32) for i in range(5)}
+    data = tmp_path / "data"
+    data.mkdir()
+    with ArkWriter(data / "feats.ark") as w:
+        for u, m in feats.items():
+            w.write(u, m)
+    write_scp(data / "feats.scp", w.scp_lines())
+    (data / "utt2spk").write_text("".join(f"{u} s\n" for u in feats))
+    utts = ["u3", "u0", "u4", "u1", "u2"]
+    want = list(_former_loglik_loop(model, log_priors, feats, utts, 0.5, 2))
+    from_file = list(model_logliks(tmp_path / "final.mdl", data, utts, "cpu", batch_size=2))
+    model.train()
+    in_memory = list(network_logliks(model, log_priors, feats, utts, 0.5, "cpu", batch_size=2))
+    assert model.training  # its mode is given back
+    for got in (from_file, in_memory):
+        assert [u for u, _ in got] == utts
+        for (_, a), (_, b) in zip(got, want, strict=True):
+            assert a.dtype == b.dtype == np.float32 and np.array_equal(a, b)

@@ -10,7 +10,8 @@ the weak-LM graph, raw pruning, conversion, posterior pruning), and finally a
 
 * :func:`load_generator` -- a :class:`DenominatorGenerator` from a graph dir and a transition
   model (what ``nghf-make-denlats`` builds too);
-* :func:`model_logliks` -- batched, no-grad log-likelihoods of an in-memory model;
+* :func:`nghf.decode.loglik.network_logliks` -- batched, no-grad log-likelihoods of the
+  in-memory model (the loop ``nghf-decode`` and ``nghf-make-denlats`` run too);
 * :func:`regenerate_denlats` -- both together for a list of utterances; failures are listed
   by utterance id with the reason (the caller decides, e.g. to keep the old lattice).
 
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from nghf.decode.denlats import DenlatConfig, DenominatorGenerator, chunked
+from nghf.decode.loglik import network_logliks
 from nghf.lattice.numerator import TransitionMaps, load_transition_maps
 from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
 from nghf.utils.logging import get_logger
@@ -42,46 +44,6 @@ def load_generator(graph_dir: str | Path, trans_model: str | Path | TransitionMa
 
     maps = trans_model if isinstance(trans_model, TransitionMaps) else load_transition_maps(trans_model)
     return DenominatorGenerator(load_graph(graph_dir), maps, config, num_pdfs)
-
-
-def model_logliks(
-    model: torch.nn.Module,
-    log_priors: torch.Tensor,
-    feats: Mapping[str, np.ndarray],
-    utts: Sequence[str],
-    prior_scale: float = 1.0,
-    device: torch.device | str = "cpu",
-    batch_size: int = 16,
-) -> Iterator[tuple[str, np.ndarray]]:
-    """``(utt, (T_out, num_pdfs) float32 log-likelihoods)`` of an in-memory acoustic model.
-
-    ``model(features (B, T, F), lengths (B,))`` returns ``(logits, out_lengths)``
-    (:class:`nghf.models.base.AcousticModel`); ``feats`` holds each utterance's (normalised)
-    feature matrix as the model was trained on. A missing utterance is an error naming it.
-    """
-    from nghf.models.priors import log_likelihoods
-
-    missing = [u for u in utts if u not in feats]
-    if missing:
-        raise LatticeError(f"utterance {missing[0]}: no features ({len(missing)} of {len(utts)} missing)")
-    dtype = next(model.parameters()).dtype
-    was_training = model.training
-    model.eval()
-    try:
-        for first in range(0, len(utts), batch_size):
-            names = list(utts[first:first + batch_size])
-            mats = [np.asarray(feats[u]) for u in names]
-            lengths = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
-            batch = torch.zeros(len(mats), int(lengths.max()), mats[0].shape[1], dtype=dtype)
-            for i, m in enumerate(mats):
-                batch[i, : m.shape[0]] = torch.from_numpy(m).to(dtype)
-            with torch.no_grad():
-                logits, out_lengths = model(batch.to(device), lengths.to(device))
-                ll = log_likelihoods(logits, log_priors, prior_scale).float().cpu().numpy()
-            for i, utt in enumerate(names):
-                yield utt, np.array(ll[i, : int(out_lengths[i])], copy=True)
-    finally:
-        model.train(was_training)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,11 +82,14 @@ def regenerate_denlats(
     batch_size: int = 16,
 ) -> Regenerated:
     """Denominator lattices of ``utts`` from the current ``model`` (see the module docstring)."""
+    missing = [u for u in utts if u not in feats]
+    if missing:
+        raise LatticeError(f"utterance {missing[0]}: no features ({len(missing)} of {len(utts)} missing)")
     start = time.monotonic()
     lattices: dict[str, Lattice] = {}
     failed: dict[str, str] = {}
     frames = 0
-    for chunk in chunked(model_logliks(model, log_priors, feats, utts, prior_scale, device, batch_size), batch_size):
+    for chunk in chunked(network_logliks(model, log_priors, feats, utts, prior_scale, device, batch_size), batch_size):
         for (utt, _), made in zip(chunk, generator.generate_many(chunk), strict=True):
             if isinstance(made, LatticeError):
                 failed[utt] = str(made)
