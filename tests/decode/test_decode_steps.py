@@ -109,11 +109,11 @@ def test_loglik_sources_ark_and_scp(tmp_path):
         list(ark_logliks(str(tmp_path / "none.ark"), ["a"]))
 
 
-def test_model_loglik_source(tmp_path):
+def _model_and_data(tmp_path, feats):
+    """An LSTM model file (priors, prior scale 0.5) and a data dir with ``feats`` in feats.scp."""
     import torch
 
     from nghf.data.ark import ArkWriter, write_scp
-    from nghf.decode.loglik import model_logliks
     from nghf.models.factory import ModelConfig, build_model
     from nghf.models.io import FeatureInfo, save_model
 
@@ -124,13 +124,22 @@ def test_model_loglik_source(tmp_path):
                log_priors, prior_scale=0.5)
     data = tmp_path / "data"
     data.mkdir()
-    feats = {"a": np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32),
-             "b": np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)}
     with ArkWriter(data / "feats.ark") as w:
         for u, m in feats.items():
             w.write(u, m)
     write_scp(data / "feats.scp", w.scp_lines())
-    (data / "utt2spk").write_text("a s\nb s\n")
+    (data / "utt2spk").write_text("".join(f"{u} s\n" for u in feats))
+    return model, log_priors, data
+
+
+def test_model_loglik_source(tmp_path):
+    import torch
+
+    from nghf.decode.loglik import model_logliks
+
+    feats = {"a": np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32),
+             "b": np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)}
+    model, log_priors, data = _model_and_data(tmp_path, feats)
     got = dict(model_logliks(tmp_path / "final.mdl", data, ["a", "b"], "cpu", batch_size=2))
     model.eval()
     for u, m in feats.items():  # one utterance at a time, no padding
@@ -165,27 +174,11 @@ def _former_loglik_loop(model, log_priors, feats, utts, prior_scale, batch_size)
 
 
 def test_file_and_in_memory_logliks_are_the_former_loop_bit_for_bit(tmp_path):
-    import torch
-
-    from nghf.data.ark import ArkWriter, write_scp
     from nghf.decode.loglik import model_logliks, network_logliks
-    from nghf.models.factory import ModelConfig, build_model
-    from nghf.models.io import FeatureInfo, save_model
 
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(kind="lstm"), feat_dim=5, num_pdfs=6)
-    log_priors = torch.log_softmax(torch.randn(6), dim=0)
-    save_model(tmp_path / "final.mdl", model, ModelConfig(kind="lstm"), FeatureInfo(dim=5, apply_cmvn=False),
-               log_priors, prior_scale=0.5)
     rng = np.random.default_rng(0)
     feats = {f"u{i}": rng.normal(size=(3 + 2 * i, 5)).astype(np.float32) for i in range(5)}
-    data = tmp_path / "data"
-    data.mkdir()
-    with ArkWriter(data / "feats.ark") as w:
-        for u, m in feats.items():
-            w.write(u, m)
-    write_scp(data / "feats.scp", w.scp_lines())
-    (data / "utt2spk").write_text("".join(f"{u} s\n" for u in feats))
+    model, log_priors, data = _model_and_data(tmp_path, feats)
     utts = ["u3", "u0", "u4", "u1", "u2"]
     want = list(_former_loglik_loop(model, log_priors, feats, utts, 0.5, 2))
     from_file = list(model_logliks(tmp_path / "final.mdl", data, utts, "cpu", batch_size=2))
