@@ -5,11 +5,14 @@ and ``hyp.trn``, runs ``sclite -o rsum`` and parses the raw-count summary. Words
 to neutral tokens (``w17``) and speakers/utterances to ``s3_u12`` ids before they are
 written, so sclite's special syntax (``(optional)`` words, ``%HESITATION``, ``-`` fragments,
 case folding, ids with underscores) cannot change the result; the mapping is one-to-one, so
-the counts are those of the original words.
+the counts are those of the original words (:func:`code_for_sctk`, shared with the
+matched-pair test of :mod:`nghf.score.significance`, which also runs SCTK's ``sc_stats``:
+:func:`find_sc_stats`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -22,20 +25,69 @@ from pathlib import Path
 from nghf.score.wer import ErrorCounts
 
 SCLITE_CANDIDATES = ("sclite", "/usr/lib/sctk/bin/sclite", "/usr/bin/sclite")
+SC_STATS_CANDIDATES = ("sc_stats", "/usr/lib/sctk/bin/sc_stats", "/usr/bin/sc_stats")
 
 
 class ScliteError(RuntimeError):
     """sclite is missing, failed, or wrote a report we cannot parse."""
 
 
+def _executable(cand: str) -> str | None:
+    return shutil.which(cand) if os.sep not in cand else (cand if os.access(cand, os.X_OK) else None)
+
+
 def find_sclite() -> str:
     """Path of the sclite binary (Debian's sctk puts it in /usr/lib/sctk/bin)."""
     env = os.environ.get("NGHF_SCLITE")
     for cand in ((env,) if env else ()) + SCLITE_CANDIDATES:
-        path = shutil.which(cand) if os.sep not in cand else (cand if os.access(cand, os.X_OK) else None)
+        path = _executable(cand)
         if path:
             return path
     raise ScliteError("sclite not found (install Debian package sctk, or set NGHF_SCLITE=/path/to/sclite)")
+
+
+def find_sc_stats() -> str:
+    """Path of SCTK's ``sc_stats`` (significance tests): ``NGHF_SC_STATS``, else beside the
+    sclite :func:`find_sclite` finds, else on the ``PATH`` or in /usr/lib/sctk/bin."""
+    env = os.environ.get("NGHF_SC_STATS")
+    cands: list[str] = [env] if env else []
+    with contextlib.suppress(ScliteError):
+        cands.append(str(Path(find_sclite()).with_name("sc_stats")))
+    for cand in (*cands, *SC_STATS_CANDIDATES):
+        path = _executable(cand)
+        if path:
+            return path
+    raise ScliteError("sc_stats not found (install Debian package sctk, or set NGHF_SC_STATS=/path/to/sc_stats)")
+
+
+@dataclasses.dataclass(frozen=True)
+class SctkInputs:
+    """References and hypotheses coded for SCTK: neutral words (``w17``) and ``s3_u12`` ids
+    (speaker index, utterance index), one-to-one with the originals."""
+
+    ids: dict[str, str]
+    refs: dict[str, list[str]]
+    hyps: tuple[dict[str, list[str]], ...]
+    speakers: tuple[str, ...]  # speaker names by index
+
+
+def code_for_sctk(refs: Mapping[str, Sequence[str]], hyp_sets: Sequence[Mapping[str, Sequence[str]]],
+                  utt2spk: Mapping[str, str] | None = None) -> SctkInputs:
+    """Code the (normalised) references and each hypothesis set (missing hypothesis = empty)
+    with one shared vocabulary, so sclite's special syntax cannot change the counts."""
+    utts = sorted(refs)
+    spk_of = {u: (utt2spk[u] if utt2spk is not None else "all") for u in utts}
+    spk_names = sorted(set(spk_of.values()))
+    spk_index = {s: i for i, s in enumerate(spk_names)}
+    ids = {u: f"s{spk_index[spk_of[u]]}_u{i}" for i, u in enumerate(utts)}
+    vocab: dict[str, str] = {}
+
+    def coded(words: Sequence[str]) -> list[str]:
+        return [vocab.setdefault(w, f"w{len(vocab)}") for w in words]
+
+    ref_coded = {u: coded(refs[u]) for u in utts}
+    hyp_coded = tuple({u: coded(hyps.get(u, ())) for u in utts} for hyps in hyp_sets)
+    return SctkInputs(ids, ref_coded, hyp_coded, tuple(spk_names))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,18 +141,8 @@ def run_sclite(
     directory is used and removed.
     """
     sclite = find_sclite()
-    utts = sorted(refs)
-    spk_of = {u: (utt2spk[u] if utt2spk is not None else "all") for u in utts}
-    spk_names = sorted(set(spk_of.values()))
-    spk_index = {s: i for i, s in enumerate(spk_names)}
-    ids = {u: f"s{spk_index[spk_of[u]]}_u{i}" for i, u in enumerate(utts)}
-    vocab: dict[str, str] = {}
-
-    def coded(words: Sequence[str]) -> list[str]:
-        return [vocab.setdefault(w, f"w{len(vocab)}") for w in words]
-
-    ref_coded = {u: coded(refs[u]) for u in utts}
-    hyp_coded = {u: coded(hyps.get(u, ())) for u in utts}
+    coded = code_for_sctk(refs, [hyps], utt2spk)
+    ids, ref_coded, hyp_coded, spk_names = coded.ids, coded.refs, coded.hyps[0], coded.speakers
     with tempfile.TemporaryDirectory(prefix="nghf-sclite-") as tmp:
         wd = Path(workdir) if workdir is not None else Path(tmp)
         wd.mkdir(parents=True, exist_ok=True)
