@@ -4,17 +4,22 @@ Real torch modules (a Conv1d TDNN-like net, an LSTM with projection, a plain LST
 RNN, a linear softmax) wrapped to the ``(features, lengths) -> (logits, out_lengths)``
 signature of ``nghf.models.base.AcousticModel``, and a synthetic frame-classification task
 whose targets come from a fixed random "teacher" network, so the loss can be driven well
-below its starting value. Nothing here is used by the trainer.
+below its starting value; :func:`make_sequence_batch` adds random denominator lattices and a
+numerator path of each (for the lattice sequence criteria). Nothing here is used by the trainer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
 from nghf.data.batch import IGNORE_TARGET, SequenceBatch
+from nghf.lattice.synthetic import random_alignment_path, random_lattice, random_transition_table
+from nghf.lattice.types import SequenceLattices
 
 ToyKind = Literal["tdnn", "lstmp", "lstm", "rnn", "linear"]
 
@@ -99,8 +104,8 @@ def make_batch(num_utts: int = 4, max_len: int = 6, feat_dim: int = 5, num_pdfs:
     feats = feats * mask.unsqueeze(-1)
     if teacher is not None:
         with torch.no_grad():
-            t_dtype = next(teacher.parameters()).dtype
-            logits, _ = teacher(feats.to(t_dtype), lengths)
+            t_param = next(teacher.parameters())
+            logits, _ = teacher(feats.to(t_param.device, t_param.dtype), lengths.to(t_param.device))
         targets = logits.argmax(dim=-1).cpu()
         noise = torch.rand(num_utts, max_len, generator=gen) < 0.15
         targets = torch.where(noise, torch.randint(0, num_pdfs, (num_utts, max_len), generator=gen), targets)
@@ -114,3 +119,24 @@ def make_batch(num_utts: int = 4, max_len: int = 6, feat_dim: int = 5, num_pdfs:
 def frames_of(batches: list[SequenceBatch]) -> int:
     """Number of valid output frames (equal to input frames for the toy models)."""
     return int(sum(int(b.feature_lengths.sum()) for b in batches))
+
+
+def make_sequence_batch(num_utts: int = 3, max_len: int = 6, feat_dim: int = 5, num_pdfs: int = 4, seed: int = 0,
+                        states_per_frame: int = 2, arcs_per_frame: int = 4, num_phones: int = 3,
+                        dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+                        prefix: str = "utt") -> SequenceBatch:
+    """:func:`make_batch`'s features and lengths with, per utterance, a seeded random
+    denominator lattice over ``num_pdfs`` pdfs and ``num_phones`` phones
+    (:func:`~nghf.lattice.synthetic.random_lattice`) and one of its paths as the numerator;
+    the targets are the numerator's pdfs (F-smoothing, frame counts)."""
+    base = make_batch(num_utts, max_len, feat_dim, num_pdfs, seed=seed, dtype=dtype, prefix=prefix)
+    rng = np.random.default_rng(seed)
+    table = random_transition_table(rng, num_pdfs, num_phones)
+    den = [random_lattice(rng, int(t), states_per_frame, arcs_per_frame, table=table, utt_id=u)
+           for u, t in zip(base.utt_ids, base.feature_lengths.tolist(), strict=True)]
+    num = [random_alignment_path(rng, lat) for lat in den]
+    targets = torch.full((num_utts, max_len), IGNORE_TARGET, dtype=torch.int64)
+    for row, path in enumerate(num):
+        targets[row, : path.num_frames] = path.pdf
+    batch = dataclasses.replace(base, targets=targets, lattices=SequenceLattices.from_lattices(num, den))
+    return batch.to(device)
