@@ -8,7 +8,8 @@ the gradient batches' frame count over all ranks. On the curvature batches (``N_
   ``curvature_operator``, built once per curvature batch and parameter value), ``J v`` by ``torch.func.jvp``
   through ``functional_call`` (whose primal output keeps its autograd graph, so ``Jᵀ`` is one
   backward of the same forward), or -- option ``jvp_method="double_vjp"`` -- by the double-vjp
-  trick (``J v = ∂/∂u [(Jᵀu)ᵀ v]``), which works for every module but costs more.
+  trick (``J v = ∂/∂u [(Jᵀu)ᵀ v]``), which works for every module but costs more (and is
+  used for LSTMs on CUDA, see :func:`effective_jvp_method`).
 * **Empirical Fisher** ``F v = Σ_u (1/(T_u N_c)) g_u (g_uᵀ v)`` with ``g_u = ∇ℓ_u``: the
   frame-weighted mean (weights ``T_u/N_c``) of the outer products of the per-utterance
   *per-frame* gradients ``g_u / T_u``; with equal lengths this is exactly the mean over
@@ -42,18 +43,50 @@ from nghf.optim.params import ParamSpace
 JvpMethod = Literal["jvp", "double_vjp"]
 
 
+def _has_rnn(model: nn.Module, kind: type[nn.Module] = nn.RNNBase) -> bool:
+    return any(isinstance(m, kind) for m in model.modules())
+
+
 @contextlib.contextmanager
 def forward_ad_context(model: nn.Module, device: torch.device) -> Iterator[None]:
-    """Disable oneDNN on CPU for models with recurrent layers (forward AD through
-    ``mkldnn_rnn_layer`` is not implemented); a no-op elsewhere."""
-    has_rnn = any(isinstance(m, nn.RNNBase) for m in model.modules())
-    if device.type != "cpu" or not has_rnn:
+    """For models with recurrent layers, the fused recurrent kernels that lack the derivatives
+    of the curvature products are disabled: oneDNN on CPU (forward AD through
+    ``mkldnn_rnn_layer`` is not implemented), cuDNN on CUDA (``_cudnn_rnn`` has neither forward
+    AD nor a double backward). A no-op for other models."""
+    if not _has_rnn(model):
+        yield
+        return
+    if device.type == "cuda":
+        previous = torch.backends.cudnn.enabled
+        torch.backends.cudnn.enabled = False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.enabled = previous
+        return
+    if device.type != "cpu":
         yield
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         with torch.backends.mkldnn.flags(enabled=False):
             yield
+
+
+def _double_backward_context(model: nn.Module, device: torch.device) -> contextlib.AbstractContextManager:
+    """cuDNN off for recurrent models on CUDA (its RNN backward is not differentiable); the
+    CPU kernels are left as they are."""
+    return forward_ad_context(model, device) if device.type == "cuda" else contextlib.nullcontext()
+
+
+def effective_jvp_method(model: nn.Module, device: torch.device, jvp_method: str) -> str:
+    """``jvp_method``, except ``double_vjp`` for an LSTM on CUDA: without cuDNN its cells run
+    the fused ``_thnn_fused_lstm_cell`` kernel, which has no forward-mode derivative (its
+    backward is twice differentiable, so the double-vjp products work; on the CPU they equal
+    the jvp ones, ``tests/optim/test_optim_curvature.py``)."""
+    if jvp_method == "jvp" and device.type == "cuda" and _has_rnn(model, nn.LSTM):
+        return "double_vjp"
+    return jvp_method
 
 
 def _on(batch: SequenceBatch, device: torch.device) -> SequenceBatch:
@@ -96,7 +129,7 @@ class ModelCurvature:
         self.num_frames = num_frames
         self.curvature_frames = curvature_frames
         self.reducer = reducer or LocalReducer()
-        self.jvp_method = jvp_method
+        self.jvp_method = effective_jvp_method(model, self.device, jvp_method)
         self.validation_batches = [_on(b, self.device) for b in validation_batches]
         self.validation_frames = validation_frames
         self.products = 0  # curvature-vector products evaluated (for statistics)
@@ -175,7 +208,8 @@ class ModelCurvature:
                 )
             return logits, out_lengths, jv.detach()
         if self.jvp_method == "double_vjp":
-            logits, out_lengths = self._forward(batch)
+            with _double_backward_context(self.model, self.device):
+                logits, out_lengths = self._forward(batch)
             u = torch.zeros_like(logits, requires_grad=True)
             jtu = torch.autograd.grad(logits, self.space.params, grad_outputs=u, create_graph=True, allow_unused=True)
             pairs = [(g, t) for g, t in zip(jtu, self.space.unflatten(v), strict=True) if g is not None]
@@ -225,7 +259,8 @@ class ModelCurvature:
                 with forward_ad_context(self.model, self.device):
                     losses, dl, out_lengths = jvp(f, (self.space.param_dict(),), (self.space.as_dict(v),), has_aux=True)
             else:
-                logits, out_lengths = self._forward(batch)
+                with _double_backward_context(self.model, self.device):
+                    logits, out_lengths = self._forward(batch)
                 losses = self.criterion.utterance_losses(logits, out_lengths, batch)
                 u = torch.zeros_like(losses, requires_grad=True)
                 jtu = torch.autograd.grad(losses, self.space.params, grad_outputs=u, create_graph=True, allow_unused=True)
