@@ -4,7 +4,9 @@ For each LM weight ``w`` in ``[min_lmwt, max_lmwt]`` the best path of every stor
 lattice (``lat.*.npz``) is recomputed at that weight, written as ``scoring/w.tra`` (word
 form) and scored against the data directory's ``text``: ``wer_w`` holds Kaldi's ``%WER``
 line, ``best_wer`` the best of them, ``scoring/summary.json`` all counts (per LM weight,
-and per speaker) for the results helpers. Decode dirs without lattices (best-path decoding)
+and per speaker) for the results helpers, and ``scoring/w.utt.jsonl`` the per-utterance
+scores (speaker, errors, normalised words; :mod:`nghf.score.significance`) from which the
+results table computes confidence intervals and significance tests. Decode dirs without lattices (best-path decoding)
 are scored once, at LM weight ``1 / acoustic_scale``. Optionally the best LM weight is
 cross-checked with sclite, which must give identical counts.
 """
@@ -23,6 +25,7 @@ from nghf.decode.lattice_arrays import RawLattice, load_lattices
 from nghf.decode.lattice_arrays import sweep_best_paths as sweep_lattices
 from nghf.score.normalize import TextNormalizer
 from nghf.score.sclite import run_sclite
+from nghf.score.significance import UTT_SCORES_SUFFIX, utt_scores_from_report, write_utt_scores
 from nghf.score.wer import AlignMode, WerReport, score
 from nghf.utils.atomic import atomic_write_text
 from nghf.utils.logging import get_logger
@@ -94,6 +97,11 @@ def _format_lmwt(w: float) -> str:
     return f"{w:g}"
 
 
+def utt_scores_path(decode_dir: str | Path, lmwt: float) -> Path:
+    """The per-utterance scores a scored decode dir holds for LM weight ``lmwt``."""
+    return Path(decode_dir) / "scoring" / f"{_format_lmwt(lmwt)}{UTT_SCORES_SUFFIX}"
+
+
 def score_decode_dir(
     decode_dir: str | Path,
     data_dir: str | Path,
@@ -120,10 +128,13 @@ def score_decode_dir(
     if not any(hyp_sets.values()):
         raise DecodeDirError(f"{decode_dir}: nothing decoded (no lat.N.npz or tra.N with utterances)")
     reports: dict[str, WerReport] = {}
+    norm_refs = {u: norm(w) for u, w in refs.items()}
     for key, hyps in hyp_sets.items():
         atomic_write_text(decode_dir / "scoring" / f"{key}.tra", format_text(hyps))
         report = score(refs, hyps, utt2spk, norm, mode)
         reports[key] = report
+        write_utt_scores(utt_scores_path(decode_dir, float(key)),
+                         utt_scores_from_report(report, norm_refs, {u: norm(w) for u, w in hyps.items()}, utt2spk))
         atomic_write_text(decode_dir / f"wer_{key}", report.summary())
     best_key = min(reports, key=lambda k: (reports[k].total.wer, float(k)))
     best = reports[best_key]
@@ -137,7 +148,7 @@ def score_decode_dir(
     }
     if sclite_check:
         hyps = {u: norm(w) for u, w in hyp_sets[best_key].items()}
-        result = run_sclite({u: norm(w) for u, w in refs.items()}, hyps, utt2spk,
+        result = run_sclite(norm_refs, hyps, utt2spk,
                             workdir=decode_dir / "scoring" / "sclite")
         ours = best.total
         agree = result.total == ours
