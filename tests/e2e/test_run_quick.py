@@ -74,8 +74,13 @@ def test_quick_pipeline_end_to_end(repo_root: Path, tmp_path: Path) -> None:
     columns = [c.strip() for c in header.strip("|").split("|")]
     for row in rows:  # the table shows the records' WERs
         cells = dict(zip(columns, (c.strip() for c in row.strip("|").split("|")), strict=True))
-        for split in ("dev", "eval"):
-            assert cells[f"{split} WER"] == f"{wer[cells['system'], split]:.2f}", (row, wer)
+        for split in ("dev", "eval"):  # "32.03 [30.9, 33.2]": the WER and its 95 % confidence interval
+            cell = cells[f"{split} WER [95 % CI]"]
+            assert cell.split(" [")[0] == f"{wer[cells['system'], split]:.2f}", (row, wer)
+            assert "[–]" not in cell, row  # the records name the per-utterance scores
+    significance = json.loads((out / "significance.json").read_text())
+    assert significance["systems"]["tdnn_mmi_nghf"]["vs"]["baseline"] == "tdnn_ce"
+    assert {"dev", "eval"} <= set(significance["systems"]["tdnn_mmi_nghf"]["vs"])
     assert list((out / "exp/plots").glob("*.png"))
     # A dev WER for every epoch checkpoint (CE: decoded per epoch; the last ones are final.mdl's).
     for system in ("tdnn_ce", "tdnn_mmi_nghf"):

@@ -74,9 +74,9 @@ def test_unscored_systems_are_rows_of_dashes_and_scored_ones_keep_numbers():
     records += [make_record(SystemInfo("extra", "tdnn", "smbr", "adam", 1), "dev", 9.0, {"wer": 30.0})]
     rows = _rows(render_table(records, expected=expected))
     assert set(rows) == {s.system for s in expected} | {"extra"}  # every expected row plus the unexpected one
-    assert rows["lstm_mpfe_sgd"] == ["lstm_mpfe_sgd", "lstm", "–", "mpfe", "sgd"] + ["–"] * 6
-    assert rows["tdnn_ce"][7] == "20.00" and rows["tdnn_ce"][9] == "25.00"
-    assert rows["tdnn_mmi_nghf"][10] == "+20.0 %"  # (25 - 20) / 25 against the scored CE system
+    assert rows["lstm_mpfe_sgd"] == ["lstm_mpfe_sgd", "lstm", "–", "mpfe", "sgd"] + ["–"] * 7
+    assert rows["tdnn_ce"][7] == "20.00 [–]" and rows["tdnn_ce"][9] == "25.00 [–]"  # no per-utterance scores
+    assert rows["tdnn_mmi_nghf"][10] == "+20.0 % (p –)"  # (25 - 20) / 25 against the scored CE system
     table = render_table(records, expected=expected)
     assert "2 of the 11 expected systems scored" in table
     assert "expected systems" not in render_table(records)  # without expectations: unchanged table
@@ -97,4 +97,4 @@ def test_cli_writes_a_skeleton_before_anything_ran(tmp_path: Path):
     assert results_main(["--results", str(missing), "--out", str(out), "--plots-dir", "",
                          "--expected-systems", str(spec)]) == 0
     rows = _rows(out.read_text())
-    assert rows["tdnn_mmi_sgd"][7] == "12.50" and rows["tdnn_mmi_nghf"][7] == "–"
+    assert rows["tdnn_mmi_sgd"][7] == "12.50 [–]" and rows["tdnn_mmi_nghf"][7] == "–"

@@ -8,6 +8,11 @@ Usage::
 
 With ``--expected-systems`` a missing results file is an empty one: the table is then the
 skeleton of the experiment.
+
+Every WER gets a confidence interval (bootstrap over speakers) and every system with a CE
+system of the same model a matched-pair test against it (MAPSSWE with SCTK's sc_stats, else
+a paired speaker bootstrap), from the per-utterance scores the records name; the numbers also
+go to significance.json beside --out (nghf.score.significance).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from nghf.score.archive import archive_run
 from nghf.score.expected import load_expected_systems
 from nghf.score.results import write_results
 from nghf.score.results_log import read_records
+from nghf.score.significance import BootstrapConfig, SignificanceConfig
 from nghf.utils.logging import get_logger, setup_logging
 
 
@@ -33,22 +39,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--expected-systems", default="",
                    help="YAML of the systems the table must list (nghf.score.expected); unscored ones show '–'")
     p.add_argument("--base-dir", default=None,
-                   help="directory the records' relative train_log paths are relative to (default: here)")
+                   help="directory the records' relative train_log and utt_scores paths are relative to (default: here)")
     p.add_argument("--archive-to", default="",
                    help="copy the run's results, training logs, metas, best WERs, stage times and denlat "
                         "statistics here (relative paths kept) and render RESULTS.md and plots there")
+    p.add_argument("--bootstrap-replicates", type=int, default=BootstrapConfig.replicates,
+                   help="replicates of the speaker-block bootstrap (confidence intervals, paired test)")
+    p.add_argument("--seed", type=int, default=BootstrapConfig.seed,
+                   help="seed of the bootstrap's random generator (same seed, same intervals)")
     args = p.parse_args(argv)
     setup_logging()
     log = get_logger("nghf.bin.results")
     try:
+        significance = SignificanceConfig(BootstrapConfig(args.bootstrap_replicates, args.seed))
         if args.archive_to:
-            files = archive_run(args.results, args.archive_to, ".", args.dev_name, args.eval_name)
+            files = archive_run(args.results, args.archive_to, ".", args.dev_name, args.eval_name,
+                                significance)
             log.info("archived %d files in %s", len(files), args.archive_to)
             return 0
         expected = load_expected_systems(args.expected_systems) if args.expected_systems else []
         records = read_records(args.results) if not expected or Path(args.results).exists() else []
         plots = write_results(records, args.out, args.plots_dir or None, args.results, args.dev_name,
-                              args.eval_name, expected, args.base_dir)
+                              args.eval_name, expected, args.base_dir, significance)
     except (ValueError, OSError) as err:  # ArchiveError, TrainLogError ... are ValueErrors
         return report_error("nghf-results", err)
     log.info("wrote %s and %d plots", args.out, len(plots))

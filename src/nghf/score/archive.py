@@ -2,7 +2,9 @@
 
 :func:`archive_run` copies what the results table and its plots are made from, with the run's
 relative paths kept (so the records still point at their files): the results file, every
-system's per-update training log, ``meta.json`` and per-epoch ``dev_wer.jsonl``, each scored decode dir's ``best_wer``,
+system's per-update training log, ``meta.json`` and per-epoch ``dev_wer.jsonl``, each scored decode dir's ``best_wer``
+and the per-utterance scores the records name (``utt_scores``: the confidence intervals and
+significance tests of the table are computed from them),
 and from the run's experiment directory the per-stage times (``stage_times.tsv``) and the
 denominator-lattice statistics (``*_denlats/stats.json``). It then renders ``RESULTS.md`` and
 the plots there with :func:`nghf.score.results.write_results`, so the archived table is
@@ -16,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nghf.score.dev_wer_log import DEV_WER_LOG
-from nghf.score.results import write_results
+from nghf.score.results import SIGNIFICANCE_JSON, write_results
 from nghf.score.results_log import read_records
+from nghf.score.significance import SignificanceConfig
 
 
 class ArchiveError(ValueError):
@@ -44,9 +47,10 @@ def _copy(run_dir: Path, rel: Path, dest: Path, required: bool) -> Path | None:
 
 
 def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = ".",
-                dev: str = "dev", evl: str = "eval") -> list[Path]:
+                dev: str = "dev", evl: str = "eval", significance: SignificanceConfig | None = None) -> list[Path]:
     """Copy the run's results (see the module docstring) into ``dest`` and render
-    ``dest/RESULTS.md`` with plots in ``dest/plots``; return the files written."""
+    ``dest/RESULTS.md`` (and ``significance.json``, configured by ``significance``) with plots in
+    ``dest/plots``; return the files written."""
     run_dir, dest = Path(run_dir), Path(dest)
     results_rel = Path(results)
     if results_rel.is_absolute():
@@ -67,10 +71,14 @@ def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = "."
         if rec.get("decode_dir"):
             written.append(_copy(run_dir, _relative(str(rec["decode_dir"]), run_dir, "decode dir") / "best_wer",
                                  dest, False))
+        if rec.get("utt_scores"):
+            written.append(_copy(run_dir, _relative(str(rec["utt_scores"]), run_dir, "per-utterance scores"),
+                                 dest, False))
     exp_rel = results_rel.parent
     written.append(_copy(run_dir, exp_rel / "stage_times.tsv", dest, False))
     for stats in sorted((run_dir / exp_rel).glob("*_denlats/stats.json")):
         written.append(_copy(run_dir, stats.relative_to(run_dir), dest, False))
-    plots = write_results(records, dest / "RESULTS.md", dest / "plots", str(results_rel), dev, evl, (), base_dir=dest)
-    files: Sequence[Path | None] = [*written, dest / "RESULTS.md", *plots]
+    plots = write_results(records, dest / "RESULTS.md", dest / "plots", str(results_rel), dev, evl, (), base_dir=dest,
+                          significance=significance)
+    files: Sequence[Path | None] = [*written, dest / "RESULTS.md", dest / SIGNIFICANCE_JSON, *plots]
     return sorted({f for f in files if f is not None})
