@@ -10,6 +10,9 @@ export PYTHONUNBUFFERED=1
 export LC_ALL=C
 # Keep one BLAS thread per job: parallelism comes from the dispatcher's jobs.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# The same numbers on every x86-64 machine with AVX2 (NGHF_PORTABLE_NUMERICS=false: native kernels).
+# shellcheck source=tools/portable_numerics.sh
+. "$NGHF_ROOT/tools/portable_numerics.sh"
 # kaldi-io warns on import when KALDI_ROOT does not exist; nghf needs no Kaldi installation,
 # so point it at the project unless the user has a real one.
 if [[ -z ${KALDI_ROOT:-} || ! -d ${KALDI_ROOT:-} ]]; then
