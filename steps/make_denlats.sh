@@ -16,12 +16,14 @@ set -euo pipefail
 # Begin configuration section.
 nj=4                      # number of parallel jobs
 cmd=utils/run_local.sh    # job dispatcher (see cmd.sh)
-beam=10.0                 # decoding beam (search dominates the cost: 13 is ~5x slower)
-lattice_beam=7.0          # the decoder's lattice pruning beam
-acwt=0.1                  # acoustic scale in search and in the pruning posteriors
-min_posterior=1e-5        # drop arcs whose posterior is lower (0: keep all)
-max_arcs_per_frame=0      # keep at most this many arcs per frame, by posterior (0: no cap)
-max_fail_share=0.05       # fail if a larger share of utterances gets no lattice
+denlat_config=conf/denlats.yaml  # search and pruning options (nghf.decode.denlats.DenlatConfig; default
+                          # conf/denlats.yaml of the recipe, else of $NGHF_ROOT); the next six override it
+beam=                     # decoding beam (empty: from denlat_config)
+lattice_beam=             # the decoder's lattice pruning beam (empty: from denlat_config)
+acwt=                     # acoustic scale in search and in the pruning posteriors (empty: from denlat_config)
+min_posterior=            # drop arcs whose posterior is lower, 0: keep all (empty: from denlat_config)
+max_arcs_per_frame=       # keep at most this many arcs per frame by posterior, 0: no cap (empty: from denlat_config)
+max_fail_share=           # fail if a larger share of utterances gets no lattice (empty: from denlat_config)
 trans_model=              # GMM final.mdl with the transition model (default: <graph-dir>/../final.mdl)
 tid2phone=                # instead of --trans-model: 'tid phone' lines
 ali_dir=                  # alignment dir (ali.*.gz or pdf.*.gz): report numerator coverage
@@ -36,6 +38,8 @@ usage="Usage: $0 [options] <graph-dir> <data-dir> <model> <denlat-dir>
 # shellcheck source=utils/parse_options.sh
 . "$NGHF_ROOT/utils/parse_options.sh"
 check_nargs 4 "$@"
+check_numbers beam lattice_beam acwt min_posterior max_fail_share
+check_integers max_arcs_per_frame
 graph=$1
 data=$2
 model=$3
@@ -46,9 +50,21 @@ case $model in
   ark:*|scp:*) check_files "${model#*:}" ;;
   *) check_files "$model" ;;
 esac
-opts=(--beam "$beam" --lattice-beam "$lattice_beam" --acwt "$acwt" --min-posterior "$min_posterior"
-      --max-arcs-per-frame "$max_arcs_per_frame" --max-fail-share "$max_fail_share"
-      --device "$device" --batch-size "$batch_size")
+if [[ $denlat_config == conf/denlats.yaml && ! -f $denlat_config ]]; then
+  denlat_config=$NGHF_ROOT/conf/denlats.yaml  # a recipe without its own
+fi
+check_files "$denlat_config"
+opts=(--config "$denlat_config" --device "$device" --batch-size "$batch_size")
+stats_opts=(--config "$denlat_config")
+[[ -n $beam ]] && opts+=(--beam "$beam")
+[[ -n $lattice_beam ]] && opts+=(--lattice-beam "$lattice_beam")
+[[ -n $acwt ]] && opts+=(--acwt "$acwt")
+[[ -n $min_posterior ]] && opts+=(--min-posterior "$min_posterior")
+[[ -n $max_arcs_per_frame ]] && opts+=(--max-arcs-per-frame "$max_arcs_per_frame")
+if [[ -n $max_fail_share ]]; then
+  opts+=(--max-fail-share "$max_fail_share")
+  stats_opts+=(--max-fail-share "$max_fail_share")
+fi
 if [[ -n $tid2phone ]]; then
   check_files "$tid2phone"
   opts+=(--tid2phone "$tid2phone")
@@ -75,7 +91,7 @@ mkdir -p "$dir/log"
 echo "$nj" > "$dir/num_jobs"
 $cmd JOB=1:"$nj" "$dir/log/denlats.JOB.log" \
   nghf-make-denlats "${opts[@]}" --nj "$nj" --job JOB "$graph" "$data" "$model" "$dir"
-nghf-lattice-stats --max-fail-share "$max_fail_share" "$dir" > "$dir/log/stats.log" 2>&1 \
+nghf-lattice-stats "${stats_opts[@]}" "$dir" > "$dir/log/stats.log" 2>&1 \
   || { tail -n 20 "$dir/log/stats.log" >&2; exit 1; }
 touch "$dir/.done"
 echo "$0: lattices in $dir:"

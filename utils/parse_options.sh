@@ -100,6 +100,23 @@ check_dirs() {
   done
 }
 
+# check_numbers NAME...: each option NAME that is set must be a number (1e-5 too); for options
+# whose empty default means "from a config file", so their default cannot say their type.
+check_numbers() {
+  local name
+  for name in "$@"; do
+    [[ -z ${!name} || ${!name} =~ $_po_num_re ]] || usage_error "option --${name//_/-} takes a number, got '${!name}'"
+  done
+}
+
+# check_integers NAME...: likewise, an integer.
+check_integers() {
+  local name
+  for name in "$@"; do
+    [[ -z ${!name} || ${!name} =~ $_po_int_re ]] || usage_error "option --${name//_/-} takes an integer, got '${!name}'"
+  done
+}
+
 _po_known() {
   local v
   for v in "${_po_names[@]}"; do [[ $v == "$1" ]] && return 0; done

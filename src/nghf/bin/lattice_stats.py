@@ -3,7 +3,8 @@
 Reads the ``stats.JOB.json`` files that ``nghf-make-denlats`` wrote, prints the totals
 (lattices, failures by utterance id, arcs per frame before and after pruning, frames per
 second, numerator coverage, oracle WER of the lattices against the transcripts) and writes them to ``<denlat-dir>/stats.json``. With
-``--max-fail-share`` it exits non-zero when more utterances than that share got no lattice.
+``--max-fail-share`` (or ``--config conf/denlats.yaml``: its ``max_fail_share``) it exits non-zero
+when more utterances than that share got no lattice.
 With ``--check`` it also loads every stored lattice (a damaged archive is an error naming it).
 """
 
@@ -21,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     p = CliParser(prog="nghf-lattice-stats", description=__doc__)
     p.add_argument("denlat_dir", help="lattice directory (lat.*.npz and stats.*.json)")
     p.add_argument("--max-fail-share", type=float, default=None,
-                   help="exit 1 if the share of utterances without a lattice is larger")
+                   help="exit 1 if the share of utterances without a lattice is larger (default: --config's)")
+    p.add_argument("--config", default=None,
+                   help="denominator-lattice YAML (conf/denlats.yaml) whose max_fail_share applies")
     p.add_argument("--check", action="store_true", help="load every lattice of the store")
     args = p.parse_args(argv)
     setup_logging()
@@ -30,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     from nghf.utils.atomic import atomic_write_text
 
     try:
+        if args.max_fail_share is None and args.config is not None:
+            from nghf.decode.denlats import DenlatConfig
+            from nghf.utils.config import load_config
+
+            args.max_fail_share = load_config(DenlatConfig, args.config).max_fail_share
         summary = summarise_jobs(read_job_stats(args.denlat_dir))
         if args.check:
             store = LatticeStore(args.denlat_dir)

@@ -29,23 +29,36 @@ class DecodeInputError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class DecoderConfig:
-    """Search options (Kaldi's names and meanings)."""
+class SearchConfig:
+    """The lattice-search options (Kaldi's names and meanings) that decoding
+    (:class:`DecoderConfig`, ``conf/decode.yaml``) and denominator-lattice generation
+    (:class:`nghf.decode.denlats.DenlatConfig`, ``conf/denlats.yaml``) share: one definition,
+    one check."""
 
     beam: float = 13.0                # decoding beam (cost units of the scaled scores)
     lattice_beam: float = 8.0         # lattice pruning beam
-    max_active: int = 7000            # best-path decoder only: max active states per frame
-    min_active: int = 200             # best-path decoder only: min active states per frame
     acoustic_scale: float = 0.1       # scale of acoustic log-likelihoods during search
     prune_interval: int = 25          # lattice decoder: prune the token lattice every N frames
-    lattices: bool = True             # keep raw lattices (for LM-weight sweeps)
-    allow_partial: bool = True        # output the best partial path if no final state is reached
 
     def __post_init__(self) -> None:
         if self.acoustic_scale <= 0:
             raise ValueError(f"acoustic_scale must be positive, got {self.acoustic_scale}")
         if self.beam <= 0 or self.lattice_beam <= 0:
             raise ValueError("beam and lattice_beam must be positive")
+
+    def search_options(self) -> dict[str, float | int]:
+        """The :class:`SearchConfig` fields of this config (of a subclass too), by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(SearchConfig)}
+
+
+@dataclasses.dataclass(frozen=True)
+class DecoderConfig(SearchConfig):
+    """Decoder options: the shared search options and the decoder's own."""
+
+    max_active: int = 7000            # best-path decoder only: max active states per frame
+    min_active: int = 200             # best-path decoder only: min active states per frame
+    lattices: bool = True             # keep raw lattices (for LM-weight sweeps)
+    allow_partial: bool = True        # output the best partial path if no final state is reached
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Per utterance (:class:`DenominatorGenerator`):
 
 1. decode the ``(T, num_pdfs)`` log-likelihoods of the cross-entropy model with Kaldi's
-   ``LatticeSimpleDecoder`` (:class:`nghf.decode.decoder.Decoder`; ``beam``,
-   ``lattice_beam``, ``acoustic_scale``), keeping the raw state-level lattice; an utterance
+   ``LatticeSimpleDecoder`` (:class:`nghf.decode.decoder.Decoder`; the search options
+   ``beam``, ``lattice_beam``, ``acoustic_scale``, ``prune_interval`` of
+   :class:`nghf.decode.decoder.SearchConfig`, which :class:`DenlatConfig` extends), keeping the raw state-level lattice; an utterance
    whose search reaches no final state fails (no partial lattices for training);
 2. convert it to the frame-synchronous form (:func:`nghf.lattice.convert.raw_to_lattice`):
    epsilons removed, graph costs kept, acoustic costs dropped (training recomputes them from
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig
+from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig, SearchConfig
 from nghf.decode.graph import DecodingGraph
 from nghf.decode.lattice_arrays import RawLattice as ArrayLattice
 from nghf.lattice.convert import RawLattice, raw_to_lattice
@@ -61,20 +62,20 @@ class DenlatError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class DenlatConfig:
-    """Search and pruning options of denominator lattice generation."""
+class DenlatConfig(SearchConfig):
+    """Denominator-lattice options (``conf/denlats.yaml``): the search options shared with
+    decoding (:class:`nghf.decode.decoder.SearchConfig`: ``beam``, ``lattice_beam``,
+    ``acoustic_scale``, ``prune_interval``), with a narrower default beam, and the pruning
+    and failure options of the lattices."""
 
     beam: float = 10.0              # decoding beam (~5x faster search than 13, ~2% less numerator coverage)
     lattice_beam: float = 7.0       # the decoder's lattice pruning beam
-    acoustic_scale: float = 0.1     # scale of the log-likelihoods in search and in the pruning posteriors
-    prune_interval: int = 25        # prune the decoder's token lattice every N frames
     min_posterior: float = 1e-5     # drop arcs with a smaller posterior (0: keep all)
     max_arcs_per_frame: int = 0     # keep at most this many arcs per frame, by posterior (0: no cap)
     max_fail_share: float = 0.05    # a job fails if more of its utterances get no lattice
 
     def __post_init__(self) -> None:
-        if self.beam <= 0 or self.lattice_beam <= 0 or self.acoustic_scale <= 0:
-            raise ValueError("beam, lattice_beam and acoustic_scale must be positive")
+        super().__post_init__()
         if not 0 <= self.min_posterior < 1 or self.max_arcs_per_frame < 0:
             raise ValueError("min_posterior must be in [0, 1) and max_arcs_per_frame >= 0")
         if not 0 <= self.max_fail_share <= 1:
@@ -242,9 +243,8 @@ class DenominatorGenerator:
         self.graph = graph
         self.maps = maps
         self.config = config
-        self.decoder = Decoder(graph, DecoderConfig(
-            beam=config.beam, lattice_beam=config.lattice_beam, acoustic_scale=config.acoustic_scale,
-            prune_interval=config.prune_interval, lattices=True, allow_partial=False), num_pdfs)
+        self.decoder = Decoder(graph, DecoderConfig(**config.search_options(), lattices=True, allow_partial=False),
+                               num_pdfs)
 
     def generate(self, utt: str, loglik: np.ndarray) -> Generated:
         """The pruned lattice of one utterance; :class:`LatticeError` (naming it) if there is none."""
