@@ -17,9 +17,10 @@ Three sections, all on seeded synthetic problems (no recipe run needed):
    (:class:`nghf.optim.curvature.ModelCurvature`) of the MMI and MPFE criteria on a small
    TDNN, LSTM and RNN (``nghf.models.factory``) and random lattices
    (:func:`nghf.optim.toy.make_sequence_batch`): seconds per product and agreement.
-3. ``train``: a few NGHF and SGD updates (``conf/optim_nghf.yaml``, ``conf/optim_sgd.yaml``)
-   of a tiny TDNN on MMI from the same initial weights; the loss before each update and
-   after the last, device against CPU.
+3. ``train``: a few NGHF and SGD updates (``conf/optim_nghf.yaml``, ``conf/optim_sgd.yaml``
+   with ``lr=0.5``) of a tiny TDNN and LSTM on MMI from the same initial weights; the loss
+   before each update and after the last, and the parameter change of the run, device
+   against CPU.
 
 Agreement is ``max |device − cpu| ≤ atol + rtol · max |cpu|`` per compared tensor (the
 tolerances are printed and written to the JSON; float32 on a GPU differs from the CPU in the
@@ -72,15 +73,20 @@ ANCHOR_ARC_FRAMES_PER_S = 1.8e8
 
 # (rtol, atol) of each comparison, per arithmetic. float32: the device sums in another order
 # (atomics, other kernels); the differences grow with the frames of a recursion and with
-# CG's amplification in a second-order update.
+# CG's amplification in a second-order update (``train_step``: the parameter change of the
+# whole run, which a wrong gradient changes far more than the loss curve).
 TOLERANCES: dict[str, dict[str, tuple[float, float]]] = {
     "float32": {"log_z": (1e-5, 0.0), "arc_post": (0.0, 1e-4), "gamma": (0.0, 1e-4), "cov_hvp": (1e-4, 0.0),
                 "loss": (1e-5, 0.0), "grad": (1e-3, 0.0), "gauss_newton": (1e-3, 0.0), "fisher": (1e-3, 0.0),
-                "train_loss": (1e-3, 0.0)},
+                "train_loss": (1e-3, 0.0), "train_step": (1e-2, 0.0)},
     "float64": {"log_z": (1e-10, 0.0), "arc_post": (0.0, 1e-10), "gamma": (0.0, 1e-10), "cov_hvp": (1e-9, 0.0),
                 "loss": (1e-10, 0.0), "grad": (1e-8, 0.0), "gauss_newton": (1e-8, 0.0), "fisher": (1e-8, 0.0),
-                "train_loss": (1e-7, 0.0)},
+                "train_loss": (1e-7, 0.0), "train_step": (1e-6, 0.0)},
 }
+
+OPTIMISERS = {"nghf": (), "sgd": ("lr=0.5",)}
+"""``conf/optim_<name>.yaml`` and overrides (SGD's own lr moves the loss by 1e-6 per update
+here: too little for the loss curve to show a wrong gradient)."""
 
 SIZES = {
     "full": dict(fb_batch=16, fb_frames=300, fb_states=20, fb_arcs=60, fb_pdfs=2000,
@@ -310,16 +316,20 @@ def _curvature_rows(kind: str, crit_name: str, base: torch.nn.Module, batch: Seq
 
 
 # ----------------------------------------------------------------------------- 3. training
-def train_losses(model: torch.nn.Module, optim_yaml: Path, crit: LatticeCriterion, grad_batches: Sequence[SequenceBatch],
-                 curv_batches: Sequence[SequenceBatch], updates: int) -> list[float]:
-    """The loss before each of ``updates`` updates and after the last (gradient batches)."""
-    updater = build_updater(load_optim_config(optim_yaml), model.parameters())
+def train_losses(model: torch.nn.Module, optimiser: str, crit: LatticeCriterion, grad_batches: Sequence[SequenceBatch],
+                 curv_batches: Sequence[SequenceBatch], updates: int) -> tuple[list[float], torch.Tensor]:
+    """The loss before each of ``updates`` updates and after the last (gradient batches), and
+    the parameter change of the run (flat)."""
+    config = load_optim_config(REPO / "conf" / f"optim_{optimiser}.yaml", OPTIMISERS[optimiser])
+    updater = build_updater(config, model.parameters())
     n, n_c = frames_of(list(grad_batches)), frames_of(list(curv_batches))
+    start = ParamSpace(model).get_flat().clone()
     losses = []
     for _ in range(updates):
         losses.append(updater.step(UpdateProblem(model, crit, grad_batches, curv_batches, n, n_c)).loss)
-    losses.append(ModelCurvature(model, crit, ParamSpace(model), grad_batches, curv_batches, n, n_c).loss())
-    return losses
+    oracle = ModelCurvature(model, crit, ParamSpace(model), grad_batches, curv_batches, n, n_c)
+    losses.append(oracle.loss())
+    return losses, oracle.space.get_flat() - start
 
 
 def bench_training(device: torch.device, dtype: torch.dtype, tol: dict, size: dict, perturb: float) -> list[dict]:
@@ -334,22 +344,22 @@ def bench_training(device: torch.device, dtype: torch.dtype, tol: dict, size: di
     rows = []
     for kind in ("tdnn", "lstm"):
         base = small_model(kind, size["feat_dim"], size["train_hidden"], pdfs, seed=5).to(dtype=dtype)
-        for name in ("nghf", "sgd"):
-            yaml = REPO / "conf" / f"optim_{name}.yaml"
+        for name in OPTIMISERS:
             label = f"{kind} mmi {name} x{size['updates']}"
-            extra = dict(model=kind, optimiser=name, updates=size["updates"])
-            curves, times = {}, {}
+            extra = dict(model=kind, optimiser=name, overrides=list(OPTIMISERS[name]), updates=size["updates"])
+            curves, steps, times = {}, {}, {}
             try:
                 for side, dev in (("cpu", cpu), ("device", device)):
                     start = time.perf_counter()
-                    curves[side] = train_losses(copy.deepcopy(base).to(dev), yaml, crit, [grad.to(dev)],
-                                                [curv.to(dev)], size["updates"])
+                    curves[side], steps[side] = train_losses(copy.deepcopy(base).to(dev), name, crit, [grad.to(dev)],
+                                                             [curv.to(dev)], size["updates"])
                     _sync(dev)
                     times[side] = time.perf_counter() - start
             except Exception as err:  # reported as a failed row; the other runs still go
-                rows.append(_error_row("train", label, ("train_loss",), err, **extra))
+                rows.append(_error_row("train", label, ("train_loss", "train_step"), err, **extra))
                 continue
-            checks = {"train_loss": compare(curves["cpu"], _perturbed(curves["device"], perturb), *tol["train_loss"])}
+            checks = {"train_loss": compare(curves["cpu"], _perturbed(curves["device"], perturb), *tol["train_loss"]),
+                      "train_step": compare(steps["cpu"], _perturbed(steps["device"], perturb), *tol["train_step"])}
             rows.append(_row("train", label, checks, times["device"], times["cpu"], **extra,
                              cpu_losses=curves["cpu"], device_losses=curves["device"]))
     return rows
@@ -397,9 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds on a CPU)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--repeats", type=int, default=0, help="timed repeats (0: 3, or 1 with --quick)")
+    parser.add_argument("--fb-batch", type=int, default=0, help="utterances of the forward-backward batch (0: 16, 3 quick)")
+    parser.add_argument("--fb-frames", type=int, default=0, help="their longest length (0: 300, 30 quick)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads on the CPU")
     parser.add_argument("--perturb", type=float, default=0.0,
-                        help="scale every device result by 1 + PERTURB before comparing (to see the checks fail)")
+                        help="scale every device result by 1 + PERTURB before comparing (to see the checks fail; above 1e-2, the largest rtol)")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "bench_gpu.json"))
     args = parser.parse_args(argv)
     try:
@@ -411,8 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
     tol = TOLERANCES[args.dtype]
     size = dict(SIZES["quick" if args.quick else "full"])
-    if args.repeats:
-        size["repeats"] = args.repeats
+    for key, value in (("repeats", args.repeats), ("fb_batch", args.fb_batch), ("fb_frames", args.fb_frames)):
+        if value:
+            size[key] = value
     start = time.perf_counter()
     fb = bench_fb(device, dtype, tol, size, args.perturb)
     rows = fb.pop("rows") + bench_curvature(device, dtype, tol, size, args.perturb)

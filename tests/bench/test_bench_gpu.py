@@ -68,21 +68,21 @@ def test_quick_cpu_run_prints_the_table_and_writes_the_json(bench, tmp_path, cap
     train = [r for r in rows if r["section"] == "train"]
     assert {(r["model"], r["optimiser"]) for r in train} == {(m, o) for m in ("tdnn", "lstm") for o in ("nghf", "sgd")}
     for r in train:
+        assert set(r["checks"]) == {"train_loss", "train_step"} and r["checks"]["train_step"]["scale"] > 0
         assert len(r["cpu_losses"]) == r["updates"] + 1 == 3 and r["cpu_losses"] == r["device_losses"]
-        if r["optimiser"] == "nghf":
-            assert r["cpu_losses"][-1] < r["cpu_losses"][0]
+        assert r["cpu_losses"][-1] < r["cpu_losses"][0]
 
 
 def test_wrong_or_failing_device_results_fail_the_run(bench, tmp_path, monkeypatch, capsys) -> None:
-    """Every check fails when the device's results are off by 1 %, and a product that raises
-    is a failed row with the error's text (the run goes on and exits 1)."""
+    """Every check fails when the device's results are off by 3 % (the largest rtol is 1 %),
+    and a product that raises is a failed row with the error's text (the run goes on, exits 1)."""
 
     def broken(self, v):
         raise RuntimeError("Trying to use forward AD with _fake_kernel that does not support it")
 
     monkeypatch.setattr(bench.ModelCurvature, "fisher", broken)
     out = tmp_path / "gpu.json"
-    assert bench.main(["--device", "cpu", "--quick", "--perturb", "1e-2", "--json", str(out)]) == 1
+    assert bench.main(["--device", "cpu", "--quick", "--perturb", "3e-2", "--json", str(out)]) == 1
     assert "FAILED:" in capsys.readouterr().out
     result = json.loads(out.read_text())
     checks = [(r, k, c) for r in result["rows"] for k, c in r["checks"].items()]
