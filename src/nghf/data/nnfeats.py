@@ -15,6 +15,7 @@ import numpy as np
 from nghf._kaldi import kaldi_native_io
 from nghf.data.ark import ArchiveError, iter_kaldi_table
 from nghf.data.cmvn import apply_cmvn
+from nghf.data.text import TextFormatError, read_utt2spk
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -22,20 +23,6 @@ log = get_logger(__name__)
 
 class DataError(ValueError):
     """Bad training data (message names the file and utterance)."""
-
-
-def read_utt2spk(path: Path) -> dict[str, str]:
-    """``utt -> speaker`` from a Kaldi ``utt2spk`` file."""
-    mapping: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise DataError(f"{path}:{lineno}: expected '<utt> <spk>', got {line.strip()!r}")
-            mapping[parts[0]] = parts[1]
-    return mapping
 
 
 def check_finite(mat: np.ndarray, where: str) -> None:
@@ -81,7 +68,10 @@ def read_features(data_dir: str | Path, norm_vars: bool = False, use_cmvn: bool 
         except Exception as err:
             raise DataError(f"{cmvn_scp}: cannot read CMVN statistics: {err}") from None
         if (data_dir / "utt2spk").is_file():
-            utt2spk = read_utt2spk(data_dir / "utt2spk")
+            try:
+                utt2spk = read_utt2spk(data_dir / "utt2spk")
+            except TextFormatError as err:
+                raise DataError(str(err)) from None
     feats: dict[str, np.ndarray] = {}
     dim = None
     try:
