@@ -1,0 +1,151 @@
+"""Sweep sequence-training settings on a finished recipe run and report dev (and eval) WER.
+
+The tuning tool behind the recipe's sequence-training defaults (issue 21): the learning rates
+of the SGD and Adam baselines are chosen by this sweep on dev, and the hypotheses of the
+default-run work (F-smoothing weight, epochs, ...) are measured with it. Every grid point is a
+full system trained by ``steps/train_seq.sh`` from the recipe's CE model, denominator lattices
+and alignments (stage 10 done), then decoded by ``steps/decode.sh`` exactly as the recipe
+decodes (``--decode-opts``, LM weight tuned on dev; eval, with ``--eval``, at that weight).
+
+A grid is ``SECTION:KEY=V1,V2,...`` with SECTION one of ``optim`` (a key of the optimiser
+config, written into a copy of ``--optim-config``), ``criterion`` (``--criterion-overrides``)
+or ``train`` (``--overrides``); several ``--grid`` options form their product.
+
+Run, e.g.: ``python bench/bench_seq_sweep.py --exp exp --data data --criterion mmi --optimiser sgd
+--grid optim:lr=0.001,0.003,0.01`` (prints a table; JSON to ``--json``, default
+``bench/results/bench_seq_sweep.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from nghf.score.decode_dir import best_scored, read_summary, tune_and_apply
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = ("optim", "criterion", "train")
+RECIPE_DECODE_OPTS = "--acwt 0.2 --beam 11 --lattice-beam 7 --min-lmwt 2 --max-lmwt 26"
+
+
+def parse_grid(items: list[str]) -> list[list[tuple[str, str, str]]]:
+    """``SECTION:KEY=V1,V2`` options -> one list of (section, key, value) per grid point."""
+    axes = []
+    for item in items:
+        section, _, rest = item.partition(":")
+        key, _, values = rest.partition("=")
+        if section not in SECTIONS or not key or not values:
+            raise SystemExit(f"bench_seq_sweep: bad --grid {item!r}; want SECTION:KEY=V1,V2 with SECTION in {SECTIONS}")
+        axes.append([(section, key, v) for v in values.split(",")])
+    return [list(point) for point in itertools.product(*axes)] if axes else [[]]
+
+
+def point_name(prefix: str, point: list[tuple[str, str, str]]) -> str:
+    tail = "_".join(f"{key.replace('.', '-')}{value}" for _, key, value in point)
+    return f"{prefix}_{tail}" if tail else prefix
+
+
+def run(cmd: list[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        out.write("# " + shlex.join(cmd) + "\n")
+        out.flush()
+        proc = subprocess.run(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_seq_sweep: failed ({proc.returncode}): {shlex.join(cmd)}; see {log}")
+
+
+def optim_copy(base: Path, point: list[tuple[str, str, str]], dest: Path) -> Path:
+    """The optimiser config with this point's ``optim`` keys set (dotted keys go into sections)."""
+    config = yaml.safe_load(base.read_text())
+    for section, key, value in point:
+        if section != "optim":
+            continue
+        node = config
+        *parents, leaf = key.split(".")
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = yaml.safe_load(value)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(config, sort_keys=False))
+    return dest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--exp", default="exp", help="the recipe's exp dir (default: exp)")
+    parser.add_argument("--data", default="data", help="the recipe's data dir (default: data)")
+    parser.add_argument("--model", default="tdnn", help="hybrid model (default: tdnn)")
+    parser.add_argument("--criterion", default="mmi", help="criterion, conf/criterion_<x>.yaml (default: mmi)")
+    parser.add_argument("--optimiser", default="sgd", help="optimiser, conf/optim_<x>.yaml (default: sgd)")
+    parser.add_argument("--grid", action="append", default=[], help="SECTION:KEY=V1,V2 (repeatable; product)")
+    parser.add_argument("--name", default="", help="system name prefix (default: <model>_<criterion>_<optimiser>)")
+    parser.add_argument("--out-dir", default="", help="where the systems go (default: <exp>/sweep)")
+    parser.add_argument("--seq-overrides", default="", help="training overrides of every point (run.sh's seq_overrides)")
+    parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS, help=f"decoding options (default: {RECIPE_DECODE_OPTS!r}, the recipe's)")
+    parser.add_argument("--nj", type=int, default=2, help="decoding jobs (default: 2)")
+    parser.add_argument("--eval", action="store_true", help="also decode eval (scored at dev's LM weight)")
+    parser.add_argument("--json", default=str(REPO / "bench" / "results" / "bench_seq_sweep.json"),
+                        help="results file (default: bench/results/bench_seq_sweep.json)")
+    args = parser.parse_args()
+
+    exp, data = Path(args.exp).resolve(), Path(args.data).resolve()
+    out_dir = Path(args.out_dir).resolve() if args.out_dir else exp / "sweep"
+    prefix = args.name or f"{args.model}_{args.criterion}_{args.optimiser}"
+    silence = "silence_phones=[" + (data / "lang/phones/silence.csl").read_text().strip().replace(":", ",") + "]"
+    ali = exp / "tri2_ali"
+    rows = []
+    for point in parse_grid(args.grid):
+        name = point_name(prefix, point)
+        sys_dir = out_dir / name
+        log = out_dir / "log" / f"{name}.log"
+        optim_conf = optim_copy(REPO / "conf" / f"optim_{args.optimiser}.yaml", point, sys_dir / "optim.yaml")
+        crit = " ".join([silence] + [f"{k}={v}" for s, k, v in point if s == "criterion"])
+        train = " ".join([args.seq_overrides] + [f"{k}={v}" for s, k, v in point if s == "train"]).strip()
+        start = time.time()
+        run(["steps/train_seq.sh", "--optim-config", str(optim_conf),
+             "--criterion-config", f"conf/criterion_{args.criterion}.yaml", "--criterion-overrides", crit,
+             "--train-config", "conf/train_seq.yaml", "--overrides", train,
+             "--den-graph", str(exp / "tri2/graph_bg"),
+             str(data / "train"), str(ali), str(exp / f"{args.model}_denlats"), str(exp / f"{args.model}_ce"),
+             str(sys_dir)], log)
+        train_wall = time.time() - start
+        sets = ["dev", "eval"] if args.eval else ["dev"]
+        for x in sets:
+            run(["steps/decode.sh", "--nj", str(args.nj), "--decode-config", "conf/decode.yaml",
+                 *shlex.split(args.decode_opts), str(exp / "tri2/graph"), str(data / x), str(sys_dir / "final.mdl"),
+                 str(sys_dir / f"decode_{x}")], log)
+        meta = json.loads((sys_dir / "meta.json").read_text())
+        row = {"name": name, "point": [f"{s}:{k}={v}" for s, k, v in point], "updates": meta.get("updates"),
+               "updates_run": meta.get("updates_run"), "train_seconds": meta.get("train_seconds"),
+               "train_wall_seconds": round(train_wall, 1),
+               "selected_heldout_loss": meta.get("selected_heldout_loss")}
+        if args.eval:
+            lmwt, dev_counts, eval_counts = tune_and_apply(sys_dir / "decode_dev", sys_dir / "decode_eval")
+            row.update(lmwt=lmwt, dev_wer=dev_counts["wer"], eval_wer=eval_counts["wer"])
+        else:
+            lmwt, dev_counts = best_scored(read_summary(sys_dir / "decode_dev"))
+            row.update(lmwt=lmwt, dev_wer=dev_counts["wer"])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print(f"\n{'system':40s} {'updates':>7s} {'train s':>8s} {'held-out':>9s} {'LMWT':>5s} {'dev WER':>8s} {'eval WER':>8s}")
+    for r in rows:
+        held = r["selected_heldout_loss"]
+        print(f"{r['name']:40s} {r['updates']!s:>7s} {r['train_seconds'] or 0:8.0f} "
+              f"{held if held is None else round(held, 4)!s:>9s} {r['lmwt']!s:>5s} {r['dev_wer']!s:>8s} "
+              f"{r.get('eval_wer', '–')!s:>8s}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2) + "\n")
+    print(f"wrote {args.json}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
