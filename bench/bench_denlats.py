@@ -33,7 +33,6 @@ import torch
 from nghf.decode.denlats import (
     DenlatConfig,
     DenominatorGenerator,
-    array_to_raw,
     prune_lattice,
     prune_raw,
 )
@@ -70,7 +69,7 @@ def time_config(graph, maps, logliks, cfg: DenlatConfig) -> dict:
             failed += 1
             continue
         raw = prune_raw(res.lattice, cfg.acoustic_scale, cfg.min_posterior)
-        lat = raw_to_lattice(array_to_raw(raw), maps.tid2pdf, maps.tid2phone, f"u{i}", len(ll))
+        lat = raw_to_lattice(raw, maps.tid2pdf, maps.tid2phone, f"u{i}", len(ll))
         t2 = time.perf_counter()
         t_conv += t2 - t1
         pruned, _ = prune_lattice(lat, cfg.acoustic_scale * ll.astype(np.float64), cfg.min_posterior,
@@ -126,7 +125,7 @@ def real_data(args: argparse.Namespace) -> list[dict]:
                 res = gen.decoder.decode(utt, ll)
                 t2 = time.perf_counter()
                 raw = prune_raw(res.lattice, cfg.acoustic_scale, cfg.min_posterior)
-                converted.append(raw_to_lattice(array_to_raw(raw), maps.tid2pdf, maps.tid2phone, utt, len(ll)))
+                converted.append(raw_to_lattice(raw, maps.tid2pdf, maps.tid2phone, utt, len(ll)))
                 scores.append(cfg.acoustic_scale * ll.astype(np.float64))
                 t_search += t2 - t1
                 t_conv += time.perf_counter() - t2

@@ -10,13 +10,9 @@ from decode_tiny_graph import NUM_PDFS, TID2PDF, WORDS, build_fst, logliks_for
 
 from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig, expand_to_tids
 from nghf.decode.graph import DecodingGraph, GraphError, load_graph, read_tid2pdf, read_words
-from nghf.decode.lattice_arrays import (
-    LatticeError,
-    RawLattice,
-    load_lattices,
-    save_lattices,
-    sweep_best_paths,
-)
+from nghf.decode.lattice_arrays import load_lattices, save_lattices
+from nghf.lattice.raw import RawLattice, sweep_best_paths
+from nghf.lattice.types import LatticeError
 
 
 @pytest.mark.parametrize("lattices", [True, False])

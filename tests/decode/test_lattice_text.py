@@ -8,7 +8,9 @@ from decode_tiny_graph import logliks_for
 
 from nghf._kaldi import kaldi_decoder
 from nghf.decode.decoder import Decoder, DecoderConfig, expand_to_tids
-from nghf.decode.lattice_arrays import LatticeError, RawLattice, lattice_from_text
+from nghf.decode.lattice_arrays import lattice_from_text
+from nghf.lattice.raw import RawLattice
+from nghf.lattice.types import LatticeError
 
 
 def _read_line_by_line(text: str, acoustic_scale: float) -> dict[str, list]:

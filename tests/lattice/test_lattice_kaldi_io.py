@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from nghf.lattice.convert import RawLattice
 from nghf.lattice.fb import forward_backward
 from nghf.lattice.kaldi_io import (
     KaldiFormatError,
@@ -16,10 +15,11 @@ from nghf.lattice.kaldi_io import (
     read_lattice_archive,
     write_lattice_archive,
 )
+from nghf.lattice.raw import RawLattice
 from nghf.lattice.synthetic import random_lattice, random_transition_table
 from nghf.lattice.types import LatticeBatch
 
-RAW = RawLattice(
+RAW = RawLattice.from_arcs(
     4, 0, {3: (0.5, 0.0)},
     [(0, 1, 3, 7, 1.5, 2.25), (0, 2, 4, 9, 0.125, 0.25), (1, 2, 0, 0, 0.0, 0.0), (2, 3, 5, 0, 0.25, 1.0)],
 )

@@ -18,7 +18,8 @@ import numpy as np
 
 from nghf._kaldi import kaldi_decoder, kaldifst
 from nghf.decode.graph import DecodingGraph
-from nghf.decode.lattice_arrays import RawLattice, lattice_from_text
+from nghf.decode.lattice_arrays import lattice_from_text
+from nghf.lattice.raw import RawLattice
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)

@@ -43,11 +43,11 @@ import torch
 
 from nghf.decode.decoder import DecodeInputError, Decoder, DecoderConfig, SearchConfig
 from nghf.decode.graph import DecodingGraph
-from nghf.decode.lattice_arrays import RawLattice as ArrayLattice
-from nghf.lattice.convert import RawLattice, raw_to_lattice
+from nghf.lattice.convert import raw_to_lattice
 from nghf.lattice.fb import arc_posteriors
 from nghf.lattice.kaldi_io import lattice_to_raw, write_lattice_archive
 from nghf.lattice.numerator import TransitionMaps
+from nghf.lattice.raw import RawLattice
 from nghf.lattice.stats import numerator_coverage, oracle_errors
 from nghf.lattice.store import save_lattice_archive
 from nghf.lattice.types import Lattice, LatticeBatch, LatticeError
@@ -82,14 +82,6 @@ class DenlatConfig(SearchConfig):
             raise ValueError(f"max_fail_share must be in [0, 1], got {self.max_fail_share}")
 
 
-def array_to_raw(lat: ArrayLattice) -> RawLattice:
-    """The decoder's array lattice as the converter's lattice (an ``(A, 6)`` arc array; costs kept apart)."""
-    arcs = np.column_stack([lat.src, lat.dst, lat.ilabel, lat.olabel, lat.graph_cost, lat.ac_cost]).astype(np.float64)
-    finals = {int(s): (float(g), float(a)) for s, g, a in
-              zip(lat.final_state.tolist(), lat.final_graph.tolist(), lat.final_ac.tolist(), strict=True)}
-    return RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs.reshape(-1, 6))
-
-
 def arc_scores(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -> np.ndarray:
     """``(A,)`` ``scores[frame, pdf] - graph_scale * graph_cost`` of every arc (scores already scaled)."""
     return scores[lat.frame.numpy(), lat.pdf.numpy()].astype(np.float64) - graph_scale * lat.graph_cost.numpy()
@@ -121,7 +113,7 @@ def best_path_arcs(lat: Lattice, scores: np.ndarray, graph_scale: float = 1.0) -
     return np.array(path[::-1], dtype=np.int64)
 
 
-def prune_raw(lat: ArrayLattice, acoustic_scale: float, min_posterior: float) -> ArrayLattice:
+def prune_raw(lat: RawLattice, acoustic_scale: float, min_posterior: float) -> RawLattice:
     """The raw decoder lattice without arcs whose posterior is below ``min_posterior``.
 
     Epsilon removal multiplies arcs (every state whose epsilon closure reaches a hub state
@@ -263,7 +255,7 @@ class DenominatorGenerator:
         if not result.reached_final or result.lattice is None:
             raise LatticeError(f"utterance {utt}: decoding reached no final state (beam {cfg.beam})")
         raw = prune_raw(result.lattice, cfg.acoustic_scale, cfg.min_posterior)
-        return raw_to_lattice(array_to_raw(raw), self.maps.tid2pdf, self.maps.tid2phone, utt,
+        return raw_to_lattice(raw, self.maps.tid2pdf, self.maps.tid2phone, utt,
                               expected_frames=int(loglik.shape[0]))
 
     def generate_many(self, items: Sequence[tuple[str, np.ndarray]]) -> list[Generated | LatticeError]:

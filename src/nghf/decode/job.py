@@ -27,21 +27,13 @@ import numpy as np
 
 from nghf.data.text import format_text
 from nghf.decode.decoder import Decoder
-from nghf.decode.lattice_arrays import RawLattice, save_lattices
-from nghf.lattice import convert
+from nghf.decode.lattice_arrays import save_lattices
 from nghf.lattice.kaldi_io import write_lattice_archive
+from nghf.lattice.raw import RawLattice
 from nghf.utils.atomic import atomic_write_text, is_done, mark_done
 from nghf.utils.logging import get_logger, progress
 
 log = get_logger(__name__)
-
-
-def kaldi_raw_lattice(lat: RawLattice) -> convert.RawLattice:
-    """A decoder lattice in the arc-table form :func:`~nghf.lattice.kaldi_io.write_lattice_archive` writes."""
-    arcs = np.column_stack([lat.src, lat.dst, lat.ilabel, lat.olabel, lat.graph_cost, lat.ac_cost]).astype(np.float64)
-    finals = {int(s): (float(g), float(a))
-              for s, g, a in zip(lat.final_state.tolist(), lat.final_graph.tolist(), lat.final_ac.tolist(), strict=True)}
-    return convert.RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs.reshape(-1, 6))
 
 
 def decode_job(decoder: Decoder, logliks: Iterable[tuple[str, np.ndarray]], out_dir: str | Path, job: int,
@@ -72,7 +64,7 @@ def decode_job(decoder: Decoder, logliks: Iterable[tuple[str, np.ndarray]], out_
              "lattices": decoder.config.lattices}
     if decoder.config.lattices:
         save_lattices(out_dir / f"lat.{job}.npz", lattices)
-        write_lattice_archive(out_dir / f"lat.{job}.gz", ((u, kaldi_raw_lattice(lattices[u])) for u in sorted(lattices)))
+        write_lattice_archive(out_dir / f"lat.{job}.gz", ((u, lattices[u]) for u in sorted(lattices)))
     atomic_write_text(out_dir / f"stats.{job}.json", json.dumps(stats, indent=1) + "\n")
     atomic_write_text(tra_path, format_text(hyps))
     mark_done(tra_path)

@@ -2,7 +2,9 @@
 
 * :mod:`.types` — frame-synchronous :class:`Lattice`, batched :class:`LatticeBatch`, and the
   numerator/denominator pair :class:`SequenceLattices` that ``SequenceBatch.lattices`` holds.
-* :mod:`.convert` — raw decoder lattices (epsilon arcs) → frame-synchronous lattices.
+* :mod:`.raw` — :class:`RawLattice`, the raw state-level decoder lattice (epsilon arcs, graph
+  and acoustic costs apart) and its best paths at any LM weight.
+* :mod:`.convert` — raw decoder lattices → frame-synchronous lattices.
 * :mod:`.kaldi_io` — Kaldi ``Lattice``/``CompactLattice`` archives, text and binary.
 * :mod:`.fb` — batched, differentiable log-semiring forward-backward, expectations, pruning
   (:mod:`.fbplan`: the per-batch index precomputations it caches).
@@ -18,7 +20,7 @@ would plug in: it takes a :class:`LatticeBatch` and ``(B, T, D)`` scores and ret
 occupancies.
 """
 
-from nghf.lattice.convert import RawLattice, raw_to_lattice
+from nghf.lattice.convert import raw_to_lattice
 from nghf.lattice.fb import (
     FBResult,
     expected_arc_sum,
@@ -27,6 +29,7 @@ from nghf.lattice.fb import (
     log_partition_hvp,
     prune_by_posterior,
 )
+from nghf.lattice.raw import RawLattice
 from nghf.lattice.types import Lattice, LatticeBatch, LatticeError, SequenceLattices
 
 __all__ = [

@@ -31,32 +31,13 @@ from the network.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
+from nghf.lattice.raw import RawLattice
 from nghf.lattice.types import Lattice, LatticeError, _build
-
-RawArc = tuple[int, int, int, int, float, float]
-"""``(src, dst, ilabel (transition-id or 0), olabel (word or 0), graph_cost, acoustic_cost)``."""
-
-
-@dataclasses.dataclass(frozen=True)
-class RawLattice:
-    """A raw state-level lattice; ``finals`` maps a state to its ``(graph_cost, acoustic_cost)``."""
-
-    num_states: int
-    start: int
-    finals: dict[int, tuple[float, float]]
-    arcs: Sequence[RawArc] | np.ndarray  # or an (A, 6) array with the same columns
-
-
-def _arc_columns(raw: RawLattice) -> np.ndarray:
-    """The arcs as an ``(A, 6)`` float64 array (no copy when they already are one)."""
-    arr = np.asarray(raw.arcs, dtype=np.float64)
-    return arr.reshape(0, 6) if arr.size == 0 else arr
 
 
 def _log_add_cost(a: float, b: float) -> float:
@@ -119,7 +100,7 @@ def raw_to_lattice(
     """Convert a raw epsilon lattice to the frame-synchronous form (see the module docstring)."""
     tid_to_pdf = np.asarray(tid_to_pdf)
     tid_to_phone = np.asarray(tid_to_phone)
-    cols = _arc_columns(raw)
+    cols = raw.arc_table()
     n = raw.num_states
     bad = np.flatnonzero((cols[:, 0] < 0) | (cols[:, 0] >= n) | (cols[:, 1] < 0) | (cols[:, 1] >= n))
     if bad.size:

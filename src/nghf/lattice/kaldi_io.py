@@ -20,7 +20,7 @@ One), and a terminating empty line. Infinite (Zero) final weights mark non-final
 Archives whose name ends in ``.gz`` are written gzipped, as Kaldi's ``steps/`` keep their
 ``lat.JOB.gz``; reading recognises gzip by its magic bytes (or ``ark:gunzip -c FILE|``).
 
-Everything is read into :class:`~nghf.lattice.convert.RawLattice` (a compact arc with a
+Everything is read into :class:`~nghf.lattice.raw.RawLattice` (a compact arc with a
 transition-id string of length n becomes a chain of n arcs, the word and weight on the first),
 and :func:`read_frame_lattices` converts on to the frame-synchronous form. Writing takes
 ``RawLattice`` objects; :func:`lattice_to_raw` turns a frame-synchronous lattice back into one.
@@ -43,7 +43,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from nghf.lattice.convert import RawArc, RawLattice, _arc_columns, raw_to_lattice
+from nghf.lattice.convert import raw_to_lattice
+from nghf.lattice.raw import RawArc, RawLattice
 from nghf.lattice.types import Lattice, LatticeError
 from nghf.utils.atomic import atomic_path
 
@@ -272,7 +273,7 @@ class _RawBuilder:
         for s, d, *_ in self.arcs:
             if not (0 <= s < self.num_states and 0 <= d < self.num_states):
                 raise KaldiFormatError(f"{name}: utterance {self.utt}: arc to state {d} outside 0..{self.num_states - 1}")
-        return RawLattice(num_states=self.num_states, start=self.start, finals=self.finals, arcs=self.arcs)
+        return RawLattice.from_arcs(self.num_states, self.start, self.finals, self.arcs)
 
 
 def read_lattice_archive(spec: str | Path) -> Iterator[tuple[str, RawLattice]]:
@@ -339,7 +340,7 @@ def lattice_to_raw(lat: Lattice, acoustic_costs: torch.Tensor | np.ndarray | Non
     arcs = np.column_stack([x.numpy().astype(np.float64) for x in (lat.src, lat.dst, lat.tid, lat.word, lat.graph_cost)]
                            + [ac]) if lat.num_arcs else np.zeros((0, 6))
     finals = {int(f): (float(c), 0.0) for f, c in zip(lat.final_states.tolist(), lat.final_costs.tolist(), strict=True)}
-    return RawLattice(num_states=lat.num_states, start=lat.start, finals=finals, arcs=arcs)
+    return RawLattice.from_arcs(lat.num_states, lat.start, finals, arcs)
 
 
 def _fmt(x: float) -> str:
@@ -347,11 +348,8 @@ def _fmt(x: float) -> str:
 
 
 def _arc_tuples(raw: RawLattice) -> list[RawArc]:
-    """The arcs as ``(src, dst, ilabel, olabel, graph, acoustic)`` tuples of ints and floats
-    (``raw.arcs`` may be an ``(A, 6)`` float array)."""
-    if isinstance(raw.arcs, np.ndarray):
-        return [(int(s), int(d), int(i), int(o), g, a) for s, d, i, o, g, a in raw.arcs.tolist()]
-    return list(raw.arcs)
+    """The arcs as ``(src, dst, ilabel, olabel, graph, acoustic)`` tuples of ints and floats."""
+    return [(int(s), int(d), int(i), int(o), g, a) for s, d, i, o, g, a in raw.arc_table().tolist()]
 
 
 def _compact_arcs(raw: RawLattice, utt: str) -> list[tuple[int, int, int, float, float, list[int]]]:
@@ -376,7 +374,7 @@ def _lattice_body(raw: RawLattice, utt: str) -> bytes:
     Decoder and denominator lattices have millions of arcs per job; a loop per arc would cost
     more than the decoding it records.
     """
-    cols = _arc_columns(raw)
+    cols = raw.arc_table()
     n = raw.num_states
     src = cols[:, 0].astype(np.int64)
     bad = np.flatnonzero((src < 0) | (src >= n) | (cols[:, 1] < 0) | (cols[:, 1] >= n))
@@ -403,7 +401,7 @@ def _write_binary(out: io.BytesIO, raw: RawLattice, compact: bool, utt: str) -> 
     out.write(struct.pack("<i", _MAGIC))
     for s in ("vector", _COMPACT_ARC if compact else _LATTICE_ARC):
         out.write(struct.pack("<i", len(s)) + s.encode("ascii"))
-    out.write(struct.pack("<iiQqqq", 2, 0, _PROPERTIES, raw.start, raw.num_states, len(raw.arcs)))
+    out.write(struct.pack("<iiQqqq", 2, 0, _PROPERTIES, raw.start, raw.num_states, raw.num_arcs))
     if not compact:
         out.write(_lattice_body(raw, utt))
         return

@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from nghf.lattice.convert import RawLattice
+from nghf.lattice.raw import RawLattice
 from nghf.lattice.types import Lattice
 
 
@@ -169,7 +169,7 @@ def random_raw_lattice(
     finals = {f: (float(rng.uniform(0, 0.5)), 0.0) for f in finals_states}
     if rng.random() < 0.5:  # sometimes a post state is final directly
         finals[post[0]] = (float(rng.uniform(0, 0.5)), 0.0)
-    return RawLattice(num_states=next_id[0], start=start[0], finals=finals, arcs=arcs)
+    return RawLattice.from_arcs(next_id[0], start[0], finals, arcs)
 
 
 def _word(rng: np.random.Generator, num_words: int) -> int:

@@ -37,7 +37,9 @@ _ARC_FIELDS = ("frame", "src", "dst", "pdf", "tid", "phone", "graph_cost", "word
 
 
 class LatticeError(ValueError):
-    """A lattice that violates the frame-synchronous contract (the message names the utterance)."""
+    """A malformed lattice: one that violates the frame-synchronous contract, a raw lattice that
+    is cyclic or reaches no final state, or a malformed lattice file (the message names the
+    utterance or file)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

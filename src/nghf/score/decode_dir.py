@@ -21,8 +21,8 @@ from typing import Any
 
 from nghf.data.text import format_text, read_text, read_utt2spk
 from nghf.decode.graph import read_words
-from nghf.decode.lattice_arrays import RawLattice, load_lattices
-from nghf.decode.lattice_arrays import sweep_best_paths as sweep_lattices
+from nghf.decode.lattice_arrays import load_lattices
+from nghf.lattice.raw import RawLattice, sweep_best_paths
 from nghf.score.normalize import TextNormalizer
 from nghf.score.sclite import run_sclite
 from nghf.score.significance import UTT_SCORES_SUFFIX, utt_scores_from_report, write_utt_scores
@@ -72,18 +72,14 @@ def decoding_acoustic_scale(decode_dir: Path) -> float:
     return float(json.loads(stats[0].read_text())["acoustic_scale"])
 
 
-def best_paths(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str], lm_weight: float) -> dict[str, list[str]]:
-    """Word sequences of the best paths at ``lm_weight``."""
-    return sweep_best_paths(lattices, id2word, [lm_weight])[0]
-
-
-def sweep_best_paths(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str],
+def sweep_best_words(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str],
                      lm_weights: Sequence[float]) -> list[dict[str, list[str]]]:
-    """Word sequences of the best paths at each of ``lm_weights`` (all lattices swept together,
-    :func:`nghf.decode.lattice_arrays.sweep_best_paths`)."""
+    """Word sequences (``words.txt`` symbols) of the best paths at each of ``lm_weights``: the
+    word ids and costs of :func:`nghf.lattice.raw.sweep_best_paths` (all lattices swept
+    together) mapped to words."""
     out: list[dict[str, list[str]]] = [{} for _ in lm_weights]
     utts = list(lattices)
-    swept = sweep_lattices([lattices[u] for u in utts], lm_weights, names=[f"utterance {u}" for u in utts])
+    swept = sweep_best_paths([lattices[u] for u in utts], lm_weights, names=[f"utterance {u}" for u in utts])
     for utt, paths in zip(utts, swept, strict=True):
         for hyps, (ids, _) in zip(out, paths, strict=True):
             missing = [i for i in ids if i not in id2word]
@@ -119,7 +115,7 @@ def score_decode_dir(
     id2word = read_words(words_txt)
     lattices = load_decode_lattices(decode_dir)
     if lattices:
-        swept = sweep_best_paths(lattices, id2word, lm_weights)
+        swept = sweep_best_words(lattices, id2word, lm_weights)
         hyp_sets = {_format_lmwt(w): hyps for w, hyps in zip(lm_weights, swept, strict=True)}
     else:
         acwt = decoding_acoustic_scale(decode_dir)
