@@ -10,7 +10,7 @@ from nghf.gmm.align import (
     AlignConfig,
     GraphCompiler,
     equal_alignment,
-    read_alignments,
+    iter_alignment_archives,
     write_alignments,
 )
 from nghf.gmm.feats import FeatureConfig, load_features
@@ -58,7 +58,7 @@ def test_alignment_recovers_the_favoured_path(toy, tmp_path):
         np.testing.assert_array_equal(ali, truth[utt])
     assert result.frames == sum(x.shape[0] for x in feats.values())
     write_alignments(tmp_path / "ali.1.gz", result.alignments)
-    back = dict(read_alignments([tmp_path / "ali.1.gz"]))
+    back = dict(iter_alignment_archives([tmp_path / "ali.1.gz"]))
     assert all(np.array_equal(back[u], a) for u, a in result.alignments.items())
 
 
@@ -106,9 +106,9 @@ def test_align_nn_script_output_feeds_ali_to_pdf(toy, tmp_path, repo_root):
         proc = subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (ali / "num_jobs").read_text().strip() == "2" and (ali / ".done").exists()
-    got = dict(read_alignments(sorted(ali.glob("ali.*.gz"))))
+    got = dict(iter_alignment_archives(sorted(ali.glob("ali.*.gz"))))
     assert set(got) == set(truth)
     for u in truth:
         np.testing.assert_array_equal(got[u], truth[u], err_msg=u)
-    pdfs = dict(read_alignments(sorted(ali.glob("pdf.*.gz"))))
+    pdfs = dict(iter_alignment_archives(sorted(ali.glob("pdf.*.gz"))))
     assert all(np.array_equal(pdfs[u], tid2pdf[truth[u]]) for u in truth)

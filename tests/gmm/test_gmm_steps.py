@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 
-from nghf.gmm.align import read_alignments
+from nghf.gmm.align import iter_alignment_archives
 from nghf.gmm.synthetic import make_corpus
 
 
@@ -32,11 +32,11 @@ def test_mono_align_graph_scripts(repo_root, tmp_path):
     out = run(repo_root, "steps/align.sh", "--nj", "2", "--gmm-config", str(conf), str(corpus.data),
               str(corpus.lang), str(exp / "mono"), str(exp / "mono_ali"))
     assert "0 utterances failed" in out
-    alis = dict(read_alignments(sorted((exp / "mono_ali").glob("ali.*.gz"))))
+    alis = dict(iter_alignment_archives(sorted((exp / "mono_ali").glob("ali.*.gz"))))
     assert set(alis) == set(corpus.utt_words)
     run(repo_root, "steps/ali_to_pdf.sh", str(exp / "mono_ali"))
     assert int((exp / "mono_ali" / "num_pdfs").read_text()) == 15
-    pdfs = dict(read_alignments(sorted((exp / "mono_ali").glob("pdf.*.gz"))))
+    pdfs = dict(iter_alignment_archives(sorted((exp / "mono_ali").glob("pdf.*.gz"))))
     assert all(len(pdfs[u]) == len(alis[u]) and pdfs[u].max() < 15 for u in alis)
     run(repo_root, "steps/mkgraph.sh", str(corpus.lang), str(exp / "mono"), str(exp / "graph"))
     assert (exp / "graph" / "HCLG.fst").stat().st_size > 0

@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nghf.gmm.align import AlignConfig, read_alignments, split_phones, tid_info, write_alignments
+from nghf.gmm.align import (
+    AlignConfig,
+    iter_alignment_archives,
+    split_phones,
+    tid_info,
+    write_alignments,
+)
 from nghf.gmm.estimate import UpdateConfig
 from nghf.gmm.feats import FeatureConfig, load_features
 from nghf.gmm.jobs import AlignmentFailure, InProcessSchedule, align_job, train_in_process
@@ -59,7 +65,7 @@ def test_model_and_alignment_files_round_trip(mono, tmp_path):
     np.testing.assert_allclose(again.pdf_loglikes(x), final.pdf_loglikes(x), rtol=1e-6)
     assert again.trans.num_transition_ids == final.trans.num_transition_ids
     write_alignments(tmp_path / "ali.1.gz", alis)
-    back = dict(read_alignments([tmp_path / "ali.1.gz"]))
+    back = dict(iter_alignment_archives([tmp_path / "ali.1.gz"]))
     assert all(np.array_equal(back[u], alis[u]) for u in alis)
 
 

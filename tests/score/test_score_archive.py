@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nghf.score.archive import ArchiveError, archive_run
+from nghf.score.archive import RunArchiveError, archive_run
 from nghf.score.results_log import SystemInfo, append_record, make_record
 
 
@@ -58,12 +58,12 @@ def test_missing_training_log_is_named(tmp_path):
     run = tmp_path / "run"
     _fake_run(run)
     (run / "exp" / "tdnn_mmi_nghf" / "train_log.jsonl").unlink()
-    with pytest.raises(ArchiveError, match="train_log.jsonl: named by the results but missing"):
+    with pytest.raises(RunArchiveError, match="train_log.jsonl: named by the results but missing"):
         archive_run("exp/results.jsonl", tmp_path / "dest", run)
 
 
 def test_paths_outside_the_run_are_refused(tmp_path):
     run = tmp_path / "run"
     _fake_run(run)
-    with pytest.raises(ArchiveError, match="not inside the run directory"):
+    with pytest.raises(RunArchiveError, match="not inside the run directory"):
         archive_run(tmp_path / "elsewhere" / "results.jsonl", tmp_path / "dest", run)

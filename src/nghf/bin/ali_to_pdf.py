@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("ali_dir", help="directory with ali.*.gz")
     args = parser.parse_args(argv)
     setup_logging()
-    from nghf.gmm.align import ali_files, read_alignments, tid_info, write_alignments
+    from nghf.gmm.align import ali_files, iter_alignment_archives, tid_info, write_alignments
     from nghf.gmm.model import ModelError, load_model
     from nghf.graph.hclg import write_tid2pdf
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         frames = 0
         for path in ali_files(args.ali_dir):
             job = path.name.split(".")[1]
-            alis = dict(read_alignments([path]))
+            alis = dict(iter_alignment_archives([path]))
             frames += sum(len(t) for t in alis.values())
             write_alignments(out / f"pdf.{job}.gz", {u: info.pdf[t] for u, t in alis.items()})
             write_alignments(out / f"phone.{job}.gz", {u: info.phone[t] for u, t in alis.items()})

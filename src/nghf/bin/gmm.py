@@ -112,7 +112,7 @@ def cmd_est(a: argparse.Namespace) -> None:
 
 
 def cmd_tree_stats(a: argparse.Namespace) -> None:
-    from nghf.gmm.align import read_alignments, tid_info
+    from nghf.gmm.align import iter_alignment_archives, tid_info
     from nghf.gmm.feats import load_features, split_utterances
     from nghf.gmm.model import load_model
     from nghf.gmm.tree import accumulate_tree_stats, pdf_class_of_tid
@@ -123,7 +123,7 @@ def cmd_tree_stats(a: argparse.Namespace) -> None:
     topo = model.topology()
     pdf_class = pdf_class_of_tid(info, {p: topo.topology_for_phone(p) for p in topo.phones})
     utts = split_utterances(a.data, a.nj, a.job)
-    alis = {u: t for u, t in read_alignments([a.ali]) if u in set(utts)}
+    alis = {u: t for u, t in iter_alignment_archives([a.ali]) if u in set(utts)}
     feats = load_features(a.data, cfg.feats, sorted(alis))
     accumulate_tree_stats(((f, alis[u]) for u, f in feats), info, pdf_class).save(a.out)
 
@@ -159,12 +159,12 @@ def cmd_build_tree(a: argparse.Namespace) -> None:
 
 
 def cmd_convert_ali(a: argparse.Namespace) -> None:
-    from nghf.gmm.align import read_alignments, write_alignments
+    from nghf.gmm.align import iter_alignment_archives, write_alignments
     from nghf.gmm.model import load_model
     from nghf.gmm.tri import AlignmentConverter
 
     conv = AlignmentConverter(load_model(a.old_model), load_model(a.new_model))
-    write_alignments(a.ali_out, {u: conv.convert(t) for u, t in read_alignments([a.ali_in])})
+    write_alignments(a.ali_out, {u: conv.convert(t) for u, t in iter_alignment_archives([a.ali_in])})
 
 
 def cmd_align(a: argparse.Namespace) -> None:

@@ -134,8 +134,11 @@ def int_vector_record(key: str, values: np.ndarray) -> bytes:
     return key.encode() + b" \0B\x04" + struct.pack("<i", len(v)) + body.tobytes()
 
 
-def read_alignments(paths: Iterable[str | Path]) -> Iterator[tuple[str, np.ndarray]]:
-    """Read (utt, transition-ids) from gzipped or plain Kaldi alignment archives."""
+def iter_alignment_archives(paths: Iterable[str | Path]) -> Iterator[tuple[str, np.ndarray]]:
+    """Iterate ``(utt, int32 ids)`` over gzipped or plain Kaldi int-vector archives in order
+    (transition-id ``ali.JOB.gz`` or pdf-id ``pdf.JOB.gz``), unchecked; for a checked
+    ``utt -> pdf-ids`` map of an alignment file or directory see
+    :func:`nghf.data.alignments.read_alignments`."""
     for p in paths:
         p = Path(p)
         opener = gzip.open if p.suffix == ".gz" else open

@@ -20,7 +20,7 @@ from nghf.gmm.align import (
     AlignConfig,
     AlignResult,
     align_utterances,
-    read_alignments,
+    iter_alignment_archives,
     write_alignments,
 )
 from nghf.gmm.estimate import GmmStats, UpdateConfig, accumulate_many, mix_up, sum_stats, update
@@ -78,7 +78,7 @@ def acc_job(model: GmmHmm, lang: Lang, data: Path, feat_cfg: FeatureConfig, utts
         if not ali_in:
             raise ValueError("mode 'read' needs alignment files")
         wanted = set(utts)
-        result = AlignResult({u: a for u, a in read_alignments(ali_in) if u in wanted}, [], 0.0, 0)
+        result = AlignResult({u: a for u, a in iter_alignment_archives(ali_in) if u in wanted}, [], 0.0, 0)
         missing = sorted(wanted - set(result.alignments))
         if missing:
             log.warning("%d utterances have no alignment and are skipped: %s", len(missing),

@@ -107,12 +107,12 @@ def numerator_lattice(ali: FrameAlignment, expected_frames: int | None = None) -
 
 
 def _read_int_archives(files: list[Path]) -> dict[str, np.ndarray]:
-    from nghf.gmm.align import read_alignments
+    from nghf.gmm.align import iter_alignment_archives
 
     out: dict[str, np.ndarray] = {}
     for f in files:
         try:
-            for utt, vec in read_alignments([f]):
+            for utt, vec in iter_alignment_archives([f]):
                 if utt in out:
                     raise LatticeError(f"{f}: utterance {utt} appears twice in the alignments")
                 out[utt] = np.asarray(vec, dtype=np.int64).copy()

@@ -23,14 +23,14 @@ from nghf.score.results_log import read_records
 from nghf.score.significance import SignificanceConfig
 
 
-class ArchiveError(ValueError):
+class RunArchiveError(ValueError):
     """A run that cannot be archived (a file the records name is missing, or an unsafe path)."""
 
 
 def _relative(path: str, run_dir: Path, what: str) -> Path:
     rel = Path(path)
     if rel.is_absolute() or ".." in rel.parts:
-        raise ArchiveError(f"{what} {path!r} is not a path inside the run directory {run_dir}")
+        raise RunArchiveError(f"{what} {path!r} is not a path inside the run directory {run_dir}")
     return rel
 
 
@@ -38,7 +38,7 @@ def _copy(run_dir: Path, rel: Path, dest: Path, required: bool) -> Path | None:
     src = run_dir / rel
     if not src.is_file():
         if required:
-            raise ArchiveError(f"{src}: named by the results but missing")
+            raise RunArchiveError(f"{src}: named by the results but missing")
         return None
     target = dest / rel
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = "."
         try:
             results_rel = results_rel.resolve().relative_to(run_dir.resolve())
         except ValueError:
-            raise ArchiveError(f"results file {results} is not inside the run directory {run_dir}") from None
+            raise RunArchiveError(f"results file {results} is not inside the run directory {run_dir}") from None
     results_rel = _relative(str(results_rel), run_dir, "results file")
     records = read_records(run_dir / results_rel)
     dest.mkdir(parents=True, exist_ok=True)
