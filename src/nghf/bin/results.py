@@ -12,7 +12,9 @@ skeleton of the experiment.
 Every WER gets a confidence interval (bootstrap over speakers) and every system with a CE
 system of the same model a matched-pair test against it (MAPSSWE with SCTK's sc_stats, else
 a paired speaker bootstrap), from the per-utterance scores the records name; the numbers also
-go to significance.json beside --out (nghf.score.significance).
+go to significance.json beside --out (nghf.score.significance). With --train-data (the
+training data dir) a second table gives them per condition: the utterances by seen voices
+(speakers of the training data) and by unseen voices.
 """
 
 from __future__ import annotations
@@ -47,12 +49,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="replicates of the speaker-block bootstrap (confidence intervals, paired test)")
     p.add_argument("--seed", type=int, default=BootstrapConfig.seed,
                    help="seed of the bootstrap's random generator (same seed, same intervals)")
+    p.add_argument("--train-data", default="",
+                   help="training data dir (its utt2spk or spk2utt): also give WERs, intervals and tests on the "
+                        "utterances by seen voices (speakers of it) and by unseen voices; '' for no breakdown "
+                        "(not with --archive-to)")
     args = p.parse_args(argv)
     setup_logging()
     log = get_logger("nghf.bin.results")
     try:
         significance = SignificanceConfig(BootstrapConfig(args.bootstrap_replicates, args.seed))
         if args.archive_to:
+            if args.train_data:
+                log.warning("--train-data is not used with --archive-to: the archived table has no breakdown")
             files = archive_run(args.results, args.archive_to, ".", args.dev_name, args.eval_name,
                                 significance)
             log.info("archived %d files in %s", len(files), args.archive_to)
@@ -60,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         expected = load_expected_systems(args.expected_systems) if args.expected_systems else []
         records = read_records(args.results) if not expected or Path(args.results).exists() else []
         plots = write_results(records, args.out, args.plots_dir or None, args.results, args.dev_name,
-                              args.eval_name, expected, args.base_dir, significance)
+                              args.eval_name, expected, args.base_dir, significance, args.train_data or None)
     except (ValueError, OSError) as err:  # ArchiveError, TrainLogError ... are ValueErrors
         return report_error("nghf-results", err)
     log.info("wrote %s and %d plots", args.out, len(plots))

@@ -15,6 +15,14 @@ named in the records (``train_log``): dev WER (per epoch from ``dev_wer.jsonl`` 
 log, ``nghf.score.dev_wer_log``, and of the final model) and training criterion against
 updates (log x-axis) per system, and for NGHF/HF systems CG iterations, quadratic-model reduction per CG
 iteration and damping per update.
+
+Given the training data dir (``train_data``), a second table, "WER by condition", splits
+each set into the utterances by *seen voices* (speakers of the training data) and by
+*unseen voices* (:class:`nghf.score.significance.TrainSpeakers`): per system the WER with its
+interval on each condition of dev and eval and, against the CE system, the relative
+reduction and matched-pair p-value on that condition's utterances (the same computations,
+restricted to them); a condition without utterances in a set is left out and the caption
+says so.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 
 from nghf.score.dev_wer_log import dev_wer_log_beside, read_dev_wer_log
 from nghf.score.expected import ExpectedSystem
-from nghf.score.significance import SignificanceConfig, assess_systems
+from nghf.score.significance import CONDITIONS, SignificanceConfig, TrainSpeakers, assess_systems
 from nghf.utils.atomic import atomic_path, atomic_write_text
 from nghf.utils.jsonl import read_jsonl
 from nghf.utils.logging import get_logger
@@ -146,6 +154,72 @@ def _caption(dev: str, evl: str, significance: Mapping[str, Any] | None) -> str:
             f"(scored before they were kept).\n")
 
 
+def _condition_caption(dev: str, evl: str, by_condition: Mapping[str, Any], level: float, alpha: float,
+                       skipped: Sequence[tuple[str, str]]) -> str:
+    conds = by_condition.get("conditions") or {}
+    counts = []
+    for set_name in (dev, evl):
+        parts = [f"{conds[c]['utterances'][set_name]} utterances by {conds[c]['speakers'][set_name]} {c} voices"
+                 for c in CONDITIONS if (conds.get(c) or {}).get("utterances", {}).get(set_name)]
+        if parts:
+            counts.append(f"`{set_name}`: {', '.join(parts)}")
+    text = (f"WER (%) on the utterances of `{dev}` and `{evl}` by **seen voices** (speakers that also speak in "
+            f"the training data `{by_condition.get('train_data')}`, which has {by_condition.get('train_speakers')} "
+            f"speakers; the sentences are new) and by **unseen voices** (speakers never in the training data), "
+            f"at the LM weights above, each with its {100 * level:g} % confidence interval (the same speaker "
+            f"bootstrap, on that condition's speakers). "
+            f"`vs CE`: relative WER reduction over the CE system of the same model on the same utterances and "
+            f"the p-value of the same matched-pair test restricted to them; `*` marks p < {alpha:g}. "
+            f"\"–\": no per-utterance scores.")
+    if counts:
+        text += " " + "; ".join(counts) + "."
+    article = {"seen": "a", "unseen": "an"}
+    for set_name, cond in skipped:
+        n = int(conds[cond]["utterances"][set_name])
+        what = (f"No utterance of `{set_name}` is by {article.get(cond, 'a')} {cond} voice" if n == 0 else
+                f"The {n} utterances of `{set_name}` by {cond} voices have no reference words")
+        text += f" {what}: that condition is left out."
+    return text + "\n"
+
+
+def _condition_table(order: Sequence[str], everything: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                     baselines: Mapping[str, str], significance: Mapping[str, Any], dev: str, evl: str) -> list[str]:
+    """The lines of the "WER by condition" section (``significance["by_condition"]``): one row per
+    system, for each set and condition with utterances its WER [CI] and its reduction vs CE."""
+    by_condition = significance["by_condition"]
+    conds = by_condition.get("conditions") or {}
+    level = float((significance.get("config") or {}).get("level", 0.95))
+    alpha = float((significance.get("config") or {}).get("alpha", 0.05))
+    columns, skipped = [], []
+    for set_name in (dev, evl):
+        for cond in CONDITIONS:
+            counted = (conds.get(cond) or {}).get("words", {})
+            if set_name in counted and not counted[set_name]:
+                skipped.append((set_name, cond))
+            else:
+                columns.append((set_name, cond))
+    lines = ["\n## WER by condition\n", _condition_caption(dev, evl, by_condition, level, alpha, skipped),
+             "| system | model | criterion | " + " | ".join(
+                 f"{s} {c} WER [{100 * level:g} % CI] | {s} {c} vs CE" for s, c in columns) + " |",
+             "| --- | --- | --- |" + " ---: | ---: |" * len(columns)]
+    for name in order:
+        info = next(iter(everything[name].values()))
+        base_name = baselines.get(name)
+        cells = [name, str(info.get("model") or "–"), str(info.get("criterion") or "–")]
+        for set_name, cond in columns:
+            assessed = (conds.get(cond) or {}).get("systems") or {}
+            mine = assessed.get(name, {})
+            interval = mine.get(set_name)
+            cells.append(_fmt_wer(interval, interval))
+            if base_name is None:
+                cells.append("–")
+                continue
+            tests = mine.get("vs", {}) if mine.get("vs", {}).get("baseline") == base_name else {}
+            cells.append(_fmt_versus(interval, assessed.get(base_name, {}).get(set_name), tests.get(set_name)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: str = "eval",
                  source: str = "exp/results.jsonl", expected: Sequence[ExpectedSystem] = (),
                  significance: Mapping[str, Any] | None = None) -> str:
@@ -187,6 +261,8 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
     if expected:
         lines.append(f"\n{len(expected) - len(pending)} of the {len(expected)} expected systems scored; "
                      f"rows of \"–\" have not been run yet.")
+    if (significance or {}).get("by_condition"):
+        lines += _condition_table(order, everything, baselines, significance or {}, dev, evl)
     return "\n".join(lines) + "\n"
 
 
@@ -323,16 +399,21 @@ def write_plots(train_logs: Mapping[str, str | Path], plots_dir: str | Path,
 def write_results(records: Sequence[Mapping[str, Any]], out: str | Path, plots_dir: str | Path | None,
                   source: str = "exp/results.jsonl", dev: str = "dev", evl: str = "eval",
                   expected: Sequence[ExpectedSystem] = (), base_dir: str | Path | None = None,
-                  significance: SignificanceConfig | None = None) -> list[Path]:
+                  significance: SignificanceConfig | None = None,
+                  train_data: str | Path | None = None) -> list[Path]:
     """Write ``RESULTS.md`` (with links to the plots), ``significance.json`` beside it (the
     intervals and tests, :func:`nghf.score.significance.assess_systems`, configured by
     ``significance``, default :class:`~nghf.score.significance.SignificanceConfig`) and the plots; return
     the plot files. Relative ``train_log`` and ``utt_scores`` paths of the records are resolved
-    against ``base_dir`` (default: the working directory, where the recipe that wrote them runs)."""
+    against ``base_dir`` (default: the working directory, where the recipe that wrote them runs).
+    With ``train_data`` (the training data dir; not resolved against ``base_dir``) the WERs and
+    tests are also broken down by seen and unseen voices ("WER by condition")."""
     out = Path(out)
     base = Path(base_dir) if base_dir is not None else None
     systems = latest_by_system(records)
-    assessed = assess_systems(systems, ce_baselines(systems), (dev, evl), significance or SignificanceConfig(), base)
+    train = TrainSpeakers.read(train_data) if train_data else None
+    assessed = assess_systems(systems, ce_baselines(systems), (dev, evl), significance or SignificanceConfig(), base,
+                              train)
     atomic_write_text(out.with_name(SIGNIFICANCE_JSON), json.dumps(assessed, indent=1, sort_keys=True) + "\n")
     text = render_table(records, dev, evl, source, expected, assessed)
     plots: list[Path] = []

@@ -36,6 +36,12 @@ configuration always give the same interval.
 scored set and, for every system with a baseline (the CE system of its model), the tests
 against that baseline; ``nghf.score.results`` renders it in ``RESULTS.md`` and writes it
 as ``significance.json``.
+
+**Conditions** (:class:`TrainSpeakers`): given the speakers of the training data, each
+utterance of a test set is by a *seen* voice (its speaker, the same id, also speaks in
+training: MGB's recurring presenters) or an *unseen* one; :func:`assess_systems` then also
+assesses each condition separately, with the same interval and tests restricted to that
+condition's utterances (a condition without utterances in a set is left out).
 """
 
 from __future__ import annotations
@@ -45,12 +51,13 @@ import json
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nghf.data.text import read_utt2spk
 from nghf.score.sclite import ScliteError, code_for_sctk, find_sc_stats, find_sclite, write_trn
 from nghf.score.wer import WerReport
 from nghf.utils.atomic import atomic_write_text
@@ -106,6 +113,46 @@ def read_utt_scores(path: str | Path) -> dict[str, UttScore]:
     if not out:
         raise SignificanceError(f"{path}: no utterances")
     return out
+
+
+SEEN, UNSEEN = "seen", "unseen"
+CONDITIONS = (SEEN, UNSEEN)  # voices that speak in the training data, voices that do not
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSpeakers:
+    """The speakers of a training data dir (``source``): an utterance is by a *seen* voice when
+    its speaker is one of them (a speaker id names the same voice in every data dir), else by
+    an *unseen* voice."""
+
+    source: str
+    speakers: frozenset[str]
+
+    @classmethod
+    def read(cls, data_dir: str | Path) -> TrainSpeakers:
+        """The speakers of ``data_dir``'s ``utt2spk`` (else the first field of its ``spk2utt``)."""
+        data_dir = Path(data_dir)
+        if (data_dir / "utt2spk").is_file():
+            speakers = frozenset(read_utt2spk(data_dir / "utt2spk").values())
+        elif (data_dir / "spk2utt").is_file():
+            lines = (data_dir / "spk2utt").read_text(encoding="utf-8").splitlines()
+            speakers = frozenset(f[0] for f in (line.split() for line in lines) if f)
+        else:
+            raise SignificanceError(f"{data_dir}: no utt2spk or spk2utt to take the training speakers from")
+        if not speakers:
+            raise SignificanceError(f"{data_dir}: the training data has no speakers")
+        return cls(str(data_dir), speakers)
+
+    def condition(self, spk: str) -> str:
+        """:data:`SEEN` when ``spk`` speaks in the training data, else :data:`UNSEEN`."""
+        return SEEN if spk in self.speakers else UNSEEN
+
+    def split(self, scores: Mapping[str, UttScore]) -> dict[str, dict[str, UttScore]]:
+        """``condition -> {utterance: score}`` for every condition in :data:`CONDITIONS` (maybe empty)."""
+        out: dict[str, dict[str, UttScore]] = {c: {} for c in CONDITIONS}
+        for utt, s in scores.items():
+            out[self.condition(s.spk)][utt] = s
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -362,38 +409,16 @@ def _relative_reduction(wer: float, baseline: float) -> float | None:
     return 100.0 * (baseline - wer) / baseline if baseline else None
 
 
-def assess_systems(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], baselines: Mapping[str, str],
-                   sets: Sequence[str], config: SignificanceConfig = SignificanceConfig(),
-                   base_dir: str | Path | None = None) -> dict[str, Any]:
-    """Intervals and tests of the records ``system -> set -> record`` (each record's
-    ``utt_scores`` file, relative paths resolved against ``base_dir``); ``baselines`` maps a
-    system to the one it is tested against. Returns the JSON-able report (``significance.json``):
-    ``{"config", "test", "systems": {system: {set: interval, "vs": {"baseline", set: tests}}}}``;
-    ``test`` is ``"mapsswe"`` when SCTK ran, else ``"bootstrap"``; in a test, system ``a`` is the
-    baseline and ``b`` the system (``difference`` = WER(system) - WER(baseline)). Mismatched
-    utterance sets raise :class:`SignificanceError`. Records without per-utterance
-    scores (older runs) or whose file is missing are skipped (a warning names the file)."""
-    base = Path(base_dir) if base_dir is not None else None
-    use_sctk = config.use_sctk and sctk_available()
-    cache: dict[tuple[str, str], tuple[str, dict[str, UttScore]] | None] = {}
+Scored = tuple[str, dict[str, UttScore]]  # the file the scores come from, and the scores
 
-    def scores_of(system: str, set_name: str) -> tuple[str, dict[str, UttScore]] | None:
-        key = (system, set_name)
-        if key not in cache:
-            rec = systems.get(system, {}).get(set_name)
-            path = rec.get("utt_scores") if rec is not None else None
-            cache[key] = None
-            if path:
-                full = base / path if base is not None and not Path(path).is_absolute() else Path(path)
-                if full.is_file():
-                    cache[key] = (str(full), read_utt_scores(full))
-                else:
-                    log.warning("%s: per-utterance scores of %s on %s not found; no interval or test",
-                                full, system, set_name)
-        return cache[key]
 
+def _assess(systems: Iterable[str], baselines: Mapping[str, str], sets: Sequence[str],
+            scores_of: Callable[[str, str], Scored | None], config: SignificanceConfig, use_sctk: bool,
+            what: str = "") -> dict[str, Any]:
+    """``system -> {set: interval, "vs": {"baseline", set: tests}}`` of the scores ``scores_of``
+    gives (``None``: none); ``what`` qualifies the log messages (e.g. a condition)."""
     out: dict[str, Any] = {}
-    for system in sorted(systems):
+    for system in systems:
         entry: dict[str, Any] = {}
         for set_name in sets:
             got = scores_of(system, set_name)
@@ -416,17 +441,98 @@ def assess_systems(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], basel
                     test["mapsswe"] = mp.as_dict()
                     p_value, p_text, source = mp.p_value, mp.p_text, "mapsswe"
                     if mp.significant != (boot.p_value < config.alpha):
-                        log.warning("%s vs %s on %s: MAPSSWE (p %s) and the speaker bootstrap (p %.3g) disagree "
-                                    "at p < %g", system, baseline, set_name, mp.p_text, boot.p_value, config.alpha)
+                        log.warning("%s vs %s on %s%s: MAPSSWE (p %s) and the speaker bootstrap (p %.3g) disagree "
+                                    "at p < %g", system, baseline, set_name, what, mp.p_text, boot.p_value,
+                                    config.alpha)
                 test.update(p_value=p_value, p_text=p_text or format_p(p_value, config.bootstrap.replicates),
                             test=source, significant=bool(p_value < config.alpha))
                 versus[set_name] = test
             entry["vs"] = versus
         if entry:
             out[system] = entry
-    return {"config": {"replicates": config.bootstrap.replicates, "seed": config.bootstrap.seed,
-                       "level": config.bootstrap.level, "alpha": config.alpha},
-            "test": "mapsswe" if use_sctk else "bootstrap", "systems": out}
+    return out
+
+
+def _assess_conditions(systems: Sequence[str], baselines: Mapping[str, str], sets: Sequence[str],
+                       scores_of: Callable[[str, str], Scored | None], config: SignificanceConfig,
+                       use_sctk: bool, train: TrainSpeakers) -> dict[str, Any]:
+    """:func:`_assess` of each condition's utterances (``by_condition`` of ``significance.json``),
+    with the utterances, speakers and reference words each set has in each condition (over the
+    systems scored on it)."""
+    split: dict[tuple[str, str], dict[str, dict[str, UttScore]] | None] = {}
+
+    def split_of(system: str, set_name: str) -> dict[str, dict[str, UttScore]] | None:
+        if (system, set_name) not in split:
+            got = scores_of(system, set_name)
+            split[system, set_name] = train.split(got[1]) if got is not None else None
+        return split[system, set_name]
+
+    conditions: dict[str, Any] = {}
+    for cond in CONDITIONS:
+        def subset_of(system: str, set_name: str, cond: str = cond) -> Scored | None:
+            got, parts = scores_of(system, set_name), split_of(system, set_name)
+            if got is None or parts is None:
+                return None
+            part = parts[cond]
+            return (got[0], part) if sum(s.ref_words for s in part.values()) > 0 else None
+
+        counts: dict[str, dict[str, int]] = {"utterances": {}, "speakers": {}, "words": {}}
+        for set_name in sets:
+            scored = [p[cond] for p in (split_of(s, set_name) for s in systems) if p is not None]
+            if scored:
+                union = {u: s for part in scored for u, s in part.items()}
+                counts["utterances"][set_name] = len(union)
+                counts["speakers"][set_name] = len({s.spk for s in union.values()})
+                counts["words"][set_name] = sum(s.ref_words for s in union.values())
+        conditions[cond] = dict(counts, systems=_assess(systems, baselines, sets, subset_of, config, use_sctk,
+                                                        f" ({cond} voices)"))
+    return {"train_data": train.source, "train_speakers": len(train.speakers), "conditions": conditions}
+
+
+def assess_systems(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], baselines: Mapping[str, str],
+                   sets: Sequence[str], config: SignificanceConfig = SignificanceConfig(),
+                   base_dir: str | Path | None = None, train: TrainSpeakers | None = None) -> dict[str, Any]:
+    """Intervals and tests of the records ``system -> set -> record`` (each record's
+    ``utt_scores`` file, relative paths resolved against ``base_dir``); ``baselines`` maps a
+    system to the one it is tested against. Returns the JSON-able report (``significance.json``):
+    ``{"config", "test", "systems": {system: {set: interval, "vs": {"baseline", set: tests}}}}``;
+    ``test`` is ``"mapsswe"`` when SCTK ran, else ``"bootstrap"``; in a test, system ``a`` is the
+    baseline and ``b`` the system (``difference`` = WER(system) - WER(baseline)). Mismatched
+    utterance sets raise :class:`SignificanceError`. Records without per-utterance
+    scores (older runs) or whose file is missing are skipped (a warning names the file).
+
+    With ``train`` (the training speakers) the report also has ``"by_condition": {"train_data",
+    "train_speakers", "conditions": {condition: {"utterances", "speakers", "words": {set: n},
+    "systems": ...}}}``, ``systems`` as above on that condition's utterances only; a set with
+    no (reference words in) utterances of a condition has no interval or test there."""
+    base = Path(base_dir) if base_dir is not None else None
+    use_sctk = config.use_sctk and sctk_available()
+    cache: dict[tuple[str, str], Scored | None] = {}
+
+    def scores_of(system: str, set_name: str) -> Scored | None:
+        key = (system, set_name)
+        if key not in cache:
+            rec = systems.get(system, {}).get(set_name)
+            path = rec.get("utt_scores") if rec is not None else None
+            cache[key] = None
+            if path:
+                full = base / path if base is not None and not Path(path).is_absolute() else Path(path)
+                if full.is_file():
+                    cache[key] = (str(full), read_utt_scores(full))
+                else:
+                    log.warning("%s: per-utterance scores of %s on %s not found; no interval or test",
+                                full, system, set_name)
+        return cache[key]
+
+    order = sorted(systems)
+    report: dict[str, Any] = {
+        "config": {"replicates": config.bootstrap.replicates, "seed": config.bootstrap.seed,
+                   "level": config.bootstrap.level, "alpha": config.alpha},
+        "test": "mapsswe" if use_sctk else "bootstrap",
+        "systems": _assess(order, baselines, sets, scores_of, config, use_sctk)}
+    if train is not None:
+        report["by_condition"] = _assess_conditions(order, baselines, sets, scores_of, config, use_sctk, train)
+    return report
 
 
 def format_p(p: float, replicates: int | None = None) -> str:
