@@ -108,12 +108,21 @@ def test_merge_names_missing_recordings(corpora, tmp_path):
 
 def test_speakers_and_sentences_disjoint_and_lm_text(corpora):
     a, _ = corpora
-    spk = {s: set(read_map(a / "data" / s / "utt2spk").values()) for s in SETS}
     text = {s: set(read_map(a / "data" / s / "text").values()) for s in SETS}
+    # Speakers by condition: a held-out set's seen-voice part (recordings <set>_seen_*) is
+    # spoken by training speakers, its unseen-voice part by speakers of that set only.
+    segments = {s: read_map(a / "data" / s / "segments") for s in SETS}
+    utt2spk = {s: read_map(a / "data" / s / "utt2spk") for s in SETS}
+    spk = {(s, seen): {utt2spk[s][u] for u, seg in segments[s].items() if seg.split()[0].startswith(f"{s}_seen_") == seen}
+           for s in SETS for seen in (False, True)}
+    info = json.loads((a / "data" / "local" / "corpus_info.json").read_text())
+    assert not spk[("train", True)] and not info["speakers_shared_between_sets"]
     for held in ("dev", "eval"):
-        assert spk[held] and not spk[held] & spk["train"]
+        assert spk[(held, False)] and not spk[(held, False)] & spk[("train", False)]
+        assert spk[(held, True)] and spk[(held, True)] <= spk[("train", False)]
+        assert info["sets"][held]["seen_voice"]["speakers"] == len(spk[(held, True)])
         assert text[held] and not text[held] & text["train"]
-    assert not spk["dev"] & spk["eval"] and not text["dev"] & text["eval"]
+    assert not spk[("dev", False)] & spk[("eval", False)] and not text["dev"] & text["eval"]
     lm = set((a / "data" / "local" / "lm_text.txt").read_text(encoding="utf-8").splitlines())
     assert not lm & (text["dev"] | text["eval"])
     assert text["train"] <= lm

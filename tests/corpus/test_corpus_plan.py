@@ -9,7 +9,14 @@ from collections import Counter
 import pytest
 
 from nghf.corpus.config import CorpusConfig, SplitHours
-from nghf.corpus.plan import SECONDS_PER_CHAR, CorpusPlan, SentenceStream, lm_sentences, make_plan
+from nghf.corpus.plan import (
+    SECONDS_PER_CHAR,
+    CorpusPlan,
+    SentenceStream,
+    is_seen_voice,
+    lm_sentences,
+    make_plan,
+)
 from nghf.corpus.render import job_recordings
 from nghf.corpus.text import Sentence
 from nghf.utils.config import ConfigError, load_config
@@ -48,9 +55,12 @@ def test_plan_reaches_sizes_without_repeats(config, pool):
     assert len(texts) == len(set(texts))
     ids = [r.reco_id for r in plan.recordings]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    spk = {s: {u.spk_id for r in plan.recordings if r.split == s for u in r.utterances}
-           for s in ("train", "dev", "eval")}
-    assert not spk["train"] & (spk["dev"] | spk["eval"]) and not spk["dev"] & spk["eval"]
+    spk = {(s, seen): {u.spk_id for r in plan.recordings if r.split == s and is_seen_voice(r.reco_id, s) == seen
+                       for u in r.utterances} for s in ("train", "dev", "eval") for seen in (False, True)}
+    assert not spk[("train", False)] & (spk[("dev", False)] | spk[("eval", False)])
+    assert not spk[("dev", False)] & spk[("eval", False)] and not spk[("train", True)]
+    for held in ("dev", "eval"):  # the seen-voice parts: training speakers (conf: seen_share 0.5)
+        assert spk[(held, True)] and spk[(held, True)] <= {s.spk_id for s in plan.speakers["train"]}
     lm = set(lm_sentences(plan, pool))
     assert not lm & (plan.sentences("dev") | plan.sentences("eval"))
     assert plan.sentences("train") <= lm
@@ -166,3 +176,37 @@ def test_held_out_sentences_have_no_singleton_words(config, pool):
     for split in ("dev", "eval"):
         for text in plan.sentences(split):
             assert all(counts[w] >= 2 for w in text.split()), text
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.7])
+def test_seen_voice_share_of_the_held_out_sets(config, pool, share):
+    """seen_share of each held-out set's hours is spoken by training voices, the rest by the
+    set's own speakers; 0 gives disjoint speakers everywhere; the training set is unaffected
+    in size, and the test sets are planned before it."""
+    cfg = dataclasses.replace(config, voices=dataclasses.replace(config.voices, seen_share=share))
+    hours = SplitHours(0.2, 0.1, 0.1)
+    plan = make_plan(cfg, hours, pool)
+    spk = plan.speaker_map()
+    train_spk = {s.spk_id for s in plan.speakers["train"]}
+    for held in ("dev", "eval"):
+        seen_h = unseen_h = 0.0
+        for r in plan.recordings:
+            if r.split != held:
+                continue
+            dur = sum(len(u.text) * SECONDS_PER_CHAR / (u.tempo * spk[u.spk_id].tempo) for u in r.utterances) / 3600
+            ids = {u.spk_id for u in r.utterances}
+            if is_seen_voice(r.reco_id, held):
+                assert ids <= train_spk
+                seen_h += dur
+            else:
+                assert not ids & train_spk
+                unseen_h += dur
+        assert share * 0.1 <= seen_h < share * 0.1 + 0.02 if share else seen_h == 0.0
+        assert (1 - share) * 0.1 <= unseen_h < (1 - share) * 0.1 + 0.02
+    assert hours.train <= estimated_hours(plan, "train") < hours.train + 0.02
+
+
+def test_seen_share_must_leave_unseen_voices():
+    from nghf.corpus.config import VoiceConfig
+    with pytest.raises(ValueError, match="seen_share"):
+        VoiceConfig(seen_share=1.0)

@@ -67,6 +67,10 @@ class VoiceConfig:
     heldout_per_engine: dict[str, int] = field(
         default_factory=lambda: {"espeak": 2, "flite": 2, "festival": 1, "piper": 1}
     )
+    # Share of each held-out set's hours spoken by training voices with new sentences (the
+    # "seen-voice" condition: MGB's dev and eval share recurring presenters with training);
+    # the rest is spoken by the set's own held-out speakers ("unseen-voice" condition).
+    seen_share: float = 0.0
     # Per-speaker sox perturbation ranges applied on top of the engine's own settings.
     pitch_cents: tuple[float, float] = (-250.0, 250.0)
     tempo: tuple[float, float] = (0.9, 1.1)
@@ -80,6 +84,8 @@ class VoiceConfig:
             raise ValueError("no engines selected")
         if not 0 < self.espeak_max_share <= 1:
             raise ValueError(f"espeak_max_share must be in (0, 1], got {self.espeak_max_share}")
+        if not 0.0 <= self.seen_share < 1.0:
+            raise ValueError(f"seen_share must be in [0, 1), got {self.seen_share}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from nghf.corpus.config import SPLITS
-from nghf.corpus.plan import CorpusPlan
+from nghf.corpus.plan import CorpusPlan, is_seen_voice
 from nghf.corpus.render import meta_path, wav_path
 from nghf.utils.atomic import atomic_path, atomic_write_text
 from nghf.utils.logging import get_logger
@@ -115,9 +115,21 @@ def merge_corpus(plan: CorpusPlan, out_dir: Path) -> dict:
         oov_tokens = sum(counts[w] for w in types - known)
         info["sets"][split]["oov_types_vs_train_and_lm"] = len(types - known)
         info["sets"][split]["oov_rate_vs_train_and_lm"] = round(oov_tokens / max(sum(counts.values()), 1), 4)
-    spk = {split: {s.spk_id for s in plan.speakers[split]} for split in SPLITS}
+    # The seen-voice parts of dev and eval are spoken by training speakers on purpose; every
+    # other speaker belongs to one set only.
+    spk = {split: {u["spk_id"] for m in metas if m["split"] == split and not is_seen_voice(m["reco_id"], split)
+                   for u in m["utterances"]} for split in SPLITS}
     info["speakers_shared_between_sets"] = sorted((spk["train"] & (spk["dev"] | spk["eval"]))
                                                   | (spk["dev"] & spk["eval"]))
+    for split in ("dev", "eval"):
+        seen = [m for m in metas if m["split"] == split and is_seen_voice(m["reco_id"], split)]
+        info["sets"][split]["seen_voice"] = {
+            "recordings": len(seen),
+            "utterances": sum(len(m["utterances"]) for m in seen),
+            "words": sum(len(u["text"].split()) for m in seen for u in m["utterances"]),
+            "speakers": len({u["spk_id"] for m in seen for u in m["utterances"]}),
+            "speech_hours": round(sum(u["end"] - u["start"] for m in seen for u in m["utterances"]) / 3600.0, 4),
+        }
     atomic_write_text(out_dir / "data" / "local" / "corpus_info.json",
                       json.dumps(info, indent=1, sort_keys=True) + "\n")
     log.info("corpus: %s", ", ".join(

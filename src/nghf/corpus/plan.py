@@ -25,7 +25,11 @@ from nghf.corpus.text import Sentence
 
 # Rough speaking time per character of transcript at tempo 1 (measured on the engines here).
 SECONDS_PER_CHAR = 0.056
-PLAN_ORDER = ("eval", "dev", "train")
+# Planning order: the test sets first (so they do not depend on the training hours), each
+# as its unseen-voice part (its own held-out speakers) and its seen-voice part (training
+# speakers, new sentences), then the training set.
+PLAN_ORDER = (("eval", "unseen"), ("dev", "unseen"), ("eval", "seen"), ("dev", "seen"), ("train", "unseen"))
+SEEN_TAG = "seen"  # in the recording ids of the seen-voice part: <set>_seen_<genre>_<index>
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,11 @@ class CorpusPlan:
         )
 
 
+def is_seen_voice(reco_id: str, split: str) -> bool:
+    """Whether a held-out set's recording belongs to its seen-voice part (training speakers)."""
+    return reco_id.startswith(f"{split}_{SEEN_TAG}_")
+
+
 def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
     lo, hi = lo_hi
     return float(lo if lo == hi else rng.uniform(lo, hi))
@@ -126,11 +135,12 @@ class SentenceStream:
 
 def _plan_recording(
     reco_index: int, split: str, config: CorpusConfig, speakers: list[Speaker],
-    weights: np.ndarray, stream: SentenceStream,
+    weights: np.ndarray, stream: SentenceStream, seen: bool = False,
 ) -> tuple[PlannedRecording, float]:
     """One recording taking its sentences from ``stream``; returns it and its estimated
-    speech duration."""
-    rng = stable_rng(config.seed, "plan", split, str(reco_index))
+    speech duration. ``seen``: a held-out set's recording by training voices."""
+    part = f"{split}_{SEEN_TAG}" if seen else split
+    rng = stable_rng(config.seed, "plan", part, str(reco_index))
     genre_weights = np.array([g.weight for g in config.genres], dtype=float)
     genre: GenreConfig = config.genres[int(rng.choice(len(config.genres), p=genre_weights / genre_weights.sum()))]
     n_spk = min(int(rng.integers(genre.speakers[0], genre.speakers[1] + 1)), len(speakers))
@@ -149,7 +159,7 @@ def _plan_recording(
         utts.append(PlannedUtterance(cast[who].spk_id, sentence.text, sentence.source, tempo, on_phone[who]))
         estimate += len(sentence.text) * SECONDS_PER_CHAR / (tempo * cast[who].tempo)
     reco = PlannedRecording(
-        reco_id=f"{split}_{genre.name}_{reco_index:04d}",
+        reco_id=f"{part}_{genre.name}_{reco_index:04d}",
         split=split,
         genre=genre.name,
         utterances=tuple(utts),
@@ -168,14 +178,29 @@ def make_plan(config: CorpusConfig, hours: SplitHours, pool: list[Sentence]) -> 
     order = stable_rng(config.seed, "sentences").permutation(len(pool))
     stream = SentenceStream([pool[int(i)] for i in order], config.text.heldout_max_rare_words)
     recordings: list[PlannedRecording] = []
-    for split in PLAN_ORDER:
-        speakers = inventory[split]
+    seen_share = config.voices.seen_share
+    for split, condition in PLAN_ORDER:
+        seen = condition == SEEN_TAG
+        share = 1.0 if split == "train" else seen_share if seen else 1.0 - seen_share
+        if share <= 0.0:
+            continue
+        speakers = inventory["train" if seen else split]
         weights = speaker_weights(speakers, config.voices)
-        target = hours.of(split) * 3600.0
+        target = hours.of(split) * share * 3600.0
         total = 0.0
         index = 0
+        if split == "train":
+            # Every seen voice speaks in training: the training set opens with one recording by
+            # each speaker of the held-out sets' seen-voice parts, then samples as usual.
+            by_id = {s.spk_id: s for s in speakers}
+            for spk_id in sorted({u.spk_id for r in recordings if is_seen_voice(r.reco_id, r.split)
+                                  for u in r.utterances}):
+                reco, estimate = _plan_recording(index, split, config, [by_id[spk_id]], np.ones(1), stream)
+                recordings.append(reco)
+                total += estimate
+                index += 1
         while total < target:
-            reco, estimate = _plan_recording(index, split, config, speakers, weights, stream)
+            reco, estimate = _plan_recording(index, split, config, speakers, weights, stream, seen)
             recordings.append(reco)
             total += estimate
             index += 1
