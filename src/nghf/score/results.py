@@ -154,12 +154,18 @@ def _caption(dev: str, evl: str, significance: Mapping[str, Any] | None) -> str:
             f"(scored before they were kept).\n")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 utterance``, ``2 utterances``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _condition_caption(dev: str, evl: str, by_condition: Mapping[str, Any], level: float, alpha: float,
                        skipped: Sequence[tuple[str, str]]) -> str:
     conds = by_condition.get("conditions") or {}
     counts = []
     for set_name in (dev, evl):
-        parts = [f"{conds[c]['utterances'][set_name]} utterances by {conds[c]['speakers'][set_name]} {c} voices"
+        parts = [f"{_count(conds[c]['utterances'][set_name], 'utterance')} by "
+                 f"{_count(conds[c]['speakers'][set_name], f'{c} voice')}"
                  for c in CONDITIONS if (conds.get(c) or {}).get("utterances", {}).get(set_name)]
         if parts:
             counts.append(f"`{set_name}`: {', '.join(parts)}")
