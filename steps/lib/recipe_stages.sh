@@ -357,7 +357,7 @@ stage_seq_decode() {
 stage_results() {
   local -a expected=()
   [[ -n ${expected_systems:-} ]] && expected=(--expected-systems "$expected_systems")
-  nghf-results --results "$results" --out "$results_md" --plots-dir "$exp/plots" "${expected[@]}"
+  nghf-results --results "$results" --out "$results_md" --plots-dir "$exp/plots" --train-data "$data/train" "${expected[@]}"
   cat "$results_md"
 }
 

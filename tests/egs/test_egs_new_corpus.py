@@ -97,10 +97,11 @@ def test_new_corpus_recipe_from_three_files(egs_tiny_corpus: Path, tmp_path: Pat
     # The user's model config was used; everything else fell back to the top-level conf/.
     assert "hidden_dim: 48" in (recipe / "exp/tdnn_ce/model_config.yaml").read_text()
 
-    table = (recipe / "RESULTS.md").read_text()
+    table, by_condition = (recipe / "RESULTS.md").read_text().split("\n## WER by condition\n")  # --train-data
+    assert "unseen voices" in by_condition
     for system in ("tri2", "tdnn_ce"):  # dev and eval WERs
         row = next(line for line in table.splitlines() if line.startswith(f"| {system} |"))
-        assert len(re.findall(r"\| \d+\.\d\d \|", row)) == 2, row
+        assert len(re.findall(r"\| \d+\.\d\d \[\d+\.\d, \d+\.\d\] \|", row)) == 2, row  # WER [95 % CI]
     systems = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")][2:]
     assert systems == ["tri2", "tdnn_ce"], systems
     assert "stage  name" in proc.stdout
