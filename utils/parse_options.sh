@@ -20,31 +20,45 @@
 # _po_set) is a one-line error plus the usage line, with exit status 1, before the script
 # has done anything.
 # Options must come before positional arguments; `--` ends them.
+#
+# Shared defaults: a script may set the array `option_files` (files it has sourced, whose own
+# configuration sections declare options) before sourcing this file. Their options come first,
+# in their order; an option the script declares again keeps its place, takes the script's
+# default (the value before parsing) and, where the script's line has a comment, its comment.
+# This is how egs/*/s5/run.sh hold only their differences from steps/lib/recipe_defaults.sh.
 
 _po_script=$0
 _po_name=$(basename "$_po_script")
 
-# Option names and comments from the script's configuration section.
+# Option names and comments from the configuration sections of the option files and the script.
 _po_names=()
 _po_comments=()
-_po_in_section=false
-if [[ -f $_po_script ]]; then
-  while IFS= read -r _po_line; do
-    case $_po_line in
-      "# Begin configuration section"*) _po_in_section=true; continue ;;
-      "# End configuration section"*) _po_in_section=false; continue ;;
+_po_read_section() {
+  local line name comment i in_section=false
+  while IFS= read -r line; do
+    case $line in
+      "# Begin configuration section"*) in_section=true; continue ;;
+      "# End configuration section"*) in_section=false; continue ;;
     esac
-    $_po_in_section || continue
-    if [[ $_po_line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]]; then
-      _po_names+=("${BASH_REMATCH[1]}")
-      if [[ $_po_line =~ \#[[:space:]]*(.*)$ ]]; then
-        _po_comments+=("${BASH_REMATCH[1]}")
-      else
-        _po_comments+=("")
+    $in_section || continue
+    [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] || continue
+    name=${BASH_REMATCH[1]}
+    comment=""
+    [[ $line =~ \#[[:space:]]*(.*)$ ]] && comment=${BASH_REMATCH[1]}
+    for i in "${!_po_names[@]}"; do
+      if [[ ${_po_names[$i]} == "$name" ]]; then
+        [[ -n $comment ]] && _po_comments[i]=$comment
+        continue 2
       fi
-    fi
-  done < "$_po_script"
-fi
+    done
+    _po_names+=("$name")
+    _po_comments+=("$comment")
+  done < "$1"
+}
+# shellcheck disable=SC2154  # option_files: optional, set by the sourcing script
+for _po_file in ${option_files[@]+"${option_files[@]}"} "$_po_script"; do
+  [[ -f $_po_file ]] && _po_read_section "$_po_file"
+done
 
 # Defaults as they stand before any option is applied: this is what --help shows.
 _po_defaults=()

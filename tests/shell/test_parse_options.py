@@ -90,3 +90,34 @@ def test_bad_input_gives_one_line_error(script: Path, args: tuple[str, ...], mes
     assert "Traceback" not in proc.stderr
     if "directory" not in message:
         assert proc.stderr.splitlines()[1].startswith("Usage:")
+
+
+def test_option_files_share_defaults_and_the_script_changes_them(tmp_path: Path, repo_root: Path) -> None:
+    """Options declared in a sourced defaults file (``option_files``) are options of the script;
+    the script's own section adds options and changes defaults (and comments, where it has one)."""
+    (tmp_path / "utils").symlink_to(repo_root / "utils")
+    (tmp_path / "defaults.sh").write_text(
+        "# Begin configuration section.\n"
+        "nj=4                    # number of parallel jobs\n"
+        "beam=13.0               # decoding beam\n"
+        "# End configuration section.\n"
+    )
+    script = tmp_path / "recipe.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\nset -euo pipefail\n. ./defaults.sh\n"
+        "# Begin configuration section.\n"
+        "corpus=/corpora/x      # where the corpus is\n"
+        "nj=64\n"
+        "beam=10.0              # a narrower beam\n"
+        "# End configuration section.\n"
+        'usage="Usage: $0 [options]"\noption_files=(./defaults.sh)\n. utils/parse_options.sh\ncheck_nargs 0 "$@"\n'
+        'echo "corpus=$corpus nj=$nj beam=$beam"\n'
+    )
+    proc = run(script, "--help")
+    assert proc.returncode == 0
+    flags = [line.split()[:3] for line in proc.stdout.splitlines() if line.startswith("  --") and "<" in line]
+    assert [f[:2] for f in flags[:3]] == [["--nj", "<64>"], ["--beam", "<10.0>"], ["--corpus", "</corpora/x>"]]
+    assert "number of parallel jobs" in proc.stdout and "a narrower beam" in proc.stdout
+    assert "decoding beam" not in proc.stdout
+    assert run(script, "--nj", "8", "--corpus", "c").stdout.strip() == "corpus=c nj=8 beam=10.0"
+    assert run(script, "--nj", "x").returncode == 1  # the shared integer default still types it

@@ -18,44 +18,38 @@
 # system of conf/paper_systems.yaml ("–" for those not run yet).
 set -euo pipefail
 
+# shellcheck source=steps/lib/recipe_defaults.sh
+. "$(dirname "$0")/steps/lib/recipe_defaults.sh"  # the options every recipe has; below, MGB-1's own
 # Begin configuration section.
-stage=1               # first stage to run
-stop_stage=100        # last stage to run
-force=false           # redo stages that already have a .done marker
 mgb_dir=/corpora/mgb1 # the MGB-1 distribution, arranged as README.md says
 mgb_prep_opts=""      # more options of local/mgb_data_prep.sh, e.g. "--train-shows list --max-pmer 40"
 lm_text=""            # LM training text, one sentence per line, normalised like the transcripts (lower case, no punctuation); empty: the training transcripts
-lexicon=""            # own lexicon.txt (word phones...) instead of CMUdict + espeak-ng G2P
 backend=${NGHF_BACKEND:-slurm}  # job dispatch of cmd.sh: slurm (GPU cluster) or local
 device=cuda           # device for neural-network training, lattices and decoding (cuda, cpu)
-nj=64                 # parallel jobs for features, GMM training, alignment, lattices, decoding
+nj=64
 num_workers=1         # torch.distributed ranks (GPUs) per node for CE and sequence training
-models="tdnn lstm rnn"          # hybrid models (conf/model_*.yaml)
-criteria="mmi mpfe"             # sequence criteria (conf/criterion_*.yaml)
-optimisers="sgd adam hf ng nghf"  # sequence-training optimisers (conf/optim_*.yaml)
+models="tdnn lstm rnn"
+criteria="mmi mpfe"
+optimisers="sgd adam hf ng nghf"
 vocab_words=60000     # most frequent LM-text words added to the training words (lexicon)
-lm_prune=1e-8         # relative-entropy pruning of the decoding trigram (graph size)
-mono_gauss=1000       # monophone Gaussians
-mono_iters=40         # monophone EM iterations
-tri1_leaves=2500      # first triphone pass: tree leaves
-tri1_gauss=30000      # first triphone pass: Gaussians
-tri2_leaves=5000      # second triphone pass: tree leaves (the hybrid models' outputs)
-tri2_gauss=50000      # second triphone pass: Gaussians
-tri_iters=35          # triphone EM iterations
+lm_prune=1e-8
+mono_iters=40
+tri1_leaves=2500
+tri1_gauss=30000
+tri2_leaves=5000
+tri2_gauss=50000
+tri_iters=35
 ce_overrides=""       # overrides of conf/train_ce.yaml, e.g. "epochs=4"
 seq_overrides=""      # overrides of conf/train_seq.yaml, e.g. "second_order.utts_per_update=20000"
 decode_opts="--min-lmwt 7 --max-lmwt 17"  # more options of steps/decode.sh (beams: conf/decode.yaml)
-denlat_opts="--lattice-beam 7 --max-arcs-per-frame 100"  # options of steps/make_denlats.sh
-epoch_dev_wer=all     # dev WER of every epoch's model (plot): seq (sequence-trained systems), all (also CE), none
-exp=exp               # models, logs, decodes and results.jsonl
-data=data             # Kaldi data directories
+denlat_opts="--lattice-beam 7 --max-arcs-per-frame 100"
+epoch_dev_wer=all
 featdir=features      # feature archives (fbank for the networks, MFCC for the GMMs)
-results_md=RESULTS.md # the generated results table (plots go to <exp>/plots)
 expected_systems=conf/paper_systems.yaml  # systems RESULTS.md lists ('' for only those run)
-conf_overrides=""     # directory of configs taking precedence over conf/ (e.g. smaller models)
 # End configuration section.
 usage="Usage: $0 [options]
 Runs the MGB-1 recipe (stages listed at the top of $0; data layout in README.md)."
+option_files=("$(dirname "$0")/steps/lib/recipe_defaults.sh")
 # shellcheck source=utils/parse_options.sh
 . "$(dirname "$0")/utils/parse_options.sh"
 check_nargs 0 "$@"
