@@ -37,10 +37,7 @@ model=$4
 dir=$5
 check_dirs "$data" "$lang" "$gmmdir"
 check_files "$gmmdir/final.mdl" "$gmmdir/tree" "$data/text" "$data/utt2spk" "$lang/L.fst"
-case $model in
-  ark:*|scp:*) check_files "${model#*:}" ;;
-  *) check_files "$model" "$data/feats.scp" ;;
-esac
+check_source "$model" "$data/feats.scp"
 
 if [[ $force != true && -f $dir/.done && $(cat "$dir/num_jobs" 2>/dev/null) == "$nj" ]]; then
   echo "$0: $dir is aligned already (use --force true to redo)"

@@ -42,10 +42,7 @@ source=$3
 dir=$4
 check_dirs "$graph" "$data"
 check_files "$graph/HCLG.fst" "$graph/words.txt" "$data/utt2spk" "$data/text" "$decode_config"
-case $source in
-  ark:*|scp:*) check_files "${source#*:}" ;;
-  *) check_files "$source" ;;
-esac
+check_source "$source"
 
 if [[ $force != true && -f $dir/.decode.done ]]; then
   echo "$0: $dir is decoded already (use --force true to redo)"
@@ -53,12 +50,8 @@ else
   rm -f "$dir/.decode.done"
   mkdir -p "$dir/log"
   opts=(--config "$decode_config" --device "$device" --batch-size "$batch_size")
-  [[ -n $acwt ]] && opts+=(--acwt "$acwt")
-  [[ -n $beam ]] && opts+=(--beam "$beam")
-  [[ -n $lattice_beam ]] && opts+=(--lattice-beam "$lattice_beam")
-  [[ -n $max_active ]] && opts+=(--max-active "$max_active")
-  [[ -n $lattices ]] && opts+=(--lattices "$lattices")
-  [[ -n $tid2pdf ]] && opts+=(--tid2pdf "$tid2pdf")
+  add_set_options opts --acwt "$acwt" --beam "$beam" --lattice-beam "$lattice_beam" \
+    --max-active "$max_active" --lattices "$lattices" --tid2pdf "$tid2pdf"
   [[ $force == true ]] && opts+=(--force)
   $cmd JOB=1:"$nj" "$dir/log/decode.JOB.log" \
     nghf-decode "${opts[@]}" --nj "$nj" --job JOB "$graph" "$data" "$source" "$dir"

@@ -46,21 +46,15 @@ model=$3
 dir=$4
 check_dirs "$graph" "$data"
 check_files "$graph/HCLG.fst" "$graph/words.txt" "$graph/tid2pdf" "$data/utt2spk" "$data/feats.scp"
-case $model in
-  ark:*|scp:*) check_files "${model#*:}" ;;
-  *) check_files "$model" ;;
-esac
+check_source "$model"
 if [[ $denlat_config == conf/denlats.yaml && ! -f $denlat_config ]]; then
   denlat_config=$NGHF_ROOT/conf/denlats.yaml  # a recipe without its own
 fi
 check_files "$denlat_config"
 opts=(--config "$denlat_config" --device "$device" --batch-size "$batch_size")
 stats_opts=(--config "$denlat_config")
-[[ -n $beam ]] && opts+=(--beam "$beam")
-[[ -n $lattice_beam ]] && opts+=(--lattice-beam "$lattice_beam")
-[[ -n $acwt ]] && opts+=(--acwt "$acwt")
-[[ -n $min_posterior ]] && opts+=(--min-posterior "$min_posterior")
-[[ -n $max_arcs_per_frame ]] && opts+=(--max-arcs-per-frame "$max_arcs_per_frame")
+add_set_options opts --beam "$beam" --lattice-beam "$lattice_beam" --acwt "$acwt" \
+  --min-posterior "$min_posterior" --max-arcs-per-frame "$max_arcs_per_frame"
 if [[ -n $max_fail_share ]]; then
   opts+=(--max-fail-share "$max_fail_share")
   stats_opts+=(--max-fail-share "$max_fail_share")

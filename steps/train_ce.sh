@@ -48,7 +48,7 @@ if [[ $force == true ]]; then
 fi
 mkdir -p "$dir/log"
 opts=(--config "$train_config" --model-config "$model_config" --device "$device")
-[[ -n $optim_config ]] && opts+=(--optim-config "$optim_config")
+add_set_options opts --optim-config "$optim_config"
 [[ $resume == true ]] && opts+=(--resume)
 for item in $overrides; do opts+=(--set "$item"); done
 

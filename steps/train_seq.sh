@@ -68,8 +68,7 @@ fi
 mkdir -p "$dir/log"
 opts=(--denlat-dir "$denlats" --init-model "$ce/final.mdl" --criterion-config "$criterion_config"
       --optim-config "$optim_config" --config "$train_config" --device "$device")
-[[ -n $trans_model ]] && opts+=(--trans-model "$trans_model")
-[[ -n $den_graph ]] && opts+=(--den-graph "$den_graph")
+add_set_options opts --trans-model "$trans_model" --den-graph "$den_graph"
 [[ $resume == true ]] && opts+=(--resume)
 for item in $overrides; do opts+=(--set "$item"); done
 for item in $criterion_overrides; do opts+=(--criterion-set "$item"); done

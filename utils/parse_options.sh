@@ -114,6 +114,28 @@ check_dirs() {
   done
 }
 
+# check_source SPEC [FILE...]: a log-likelihood (or alignment) source is either a Kaldi table
+# (ark:FILE or scp:FILE: FILE must exist) or a file that must exist with the FILEs it needs.
+check_source() {
+  case $1 in
+    ark:*|scp:*) check_files "${1#*:}" ;;
+    *) check_files "$@" ;;
+  esac
+}
+
+# add_set_options ARRAY FLAG VALUE [FLAG VALUE...]: append each `FLAG VALUE` pair whose VALUE
+# is set (non-empty) to the array ARRAY, in the order given: the options a step passes on to
+# its command only when they are given.
+add_set_options() {
+  local -n _po_array=$1
+  shift
+  while (( $# >= 2 )); do
+    [[ -n $2 ]] && _po_array+=("$1" "$2")
+    shift 2
+  done
+  return 0
+}
+
 # check_numbers NAME...: each option NAME that is set must be a number (1e-5 too); for options
 # whose empty default means "from a config file", so their default cannot say their type.
 check_numbers() {

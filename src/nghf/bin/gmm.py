@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from nghf.bin._cli_common import CliParser, report_error
 from nghf.utils.config import ConfigError, dump_config, load_config
@@ -29,6 +31,7 @@ def _config(args: argparse.Namespace):
 # Help of the sub-commands' positional arguments (the same name means the same thing).
 POSITIONAL_HELP = {
     "data": "Kaldi data directory",
+    "mfcc_dir": "directory of the MFCC archives",
     "lang": "lang directory (phones, topo, roots, questions)",
     "model": "GMM model file",
     "model_out": "output model file",
@@ -43,12 +46,21 @@ POSITIONAL_HELP = {
 }
 
 
-def _common(p: argparse.ArgumentParser, jobs: bool = True) -> None:
-    p.add_argument("--config", default=None, help="conf/gmm.yaml (GmmConfig)")
-    p.add_argument("--set", action="append", default=[], help="override key=value (repeatable)")
-    if jobs:
+def _subcommand(sub: Any, name: str, help: str, fn: Callable[[argparse.Namespace], None],
+                positional: tuple[str, ...] = (), options: str | None = "jobs") -> argparse.ArgumentParser:
+    """A sub-command running ``fn``, its ``positional`` arguments helped by :data:`POSITIONAL_HELP`;
+    ``options``: ``"config"`` adds ``--config``/``--set``, ``"jobs"`` also ``--nj``/``--job``."""
+    p = sub.add_parser(name, help=help)
+    if options is not None:
+        p.add_argument("--config", default=None, help="conf/gmm.yaml (GmmConfig)")
+        p.add_argument("--set", action="append", default=[], help="override key=value (repeatable)")
+    if options == "jobs":
         p.add_argument("--nj", type=int, default=1, help="number of jobs the data is split into")
         p.add_argument("--job", type=int, default=1, help="this job's number (1-based)")
+    for arg in positional:
+        p.add_argument(arg, help=POSITIONAL_HELP[arg])
+    p.set_defaults(fn=fn)
+    return p
 
 
 def cmd_compute_mfcc(a: argparse.Namespace) -> None:
@@ -220,77 +232,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log", default=None, help="also log to this file")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("compute-mfcc", help="MFCCs of one job's utterances (raw_mfcc.JOB.ark/scp)")
-    _common(p)
-    p.add_argument("data", help="Kaldi data directory")
-    p.add_argument("mfcc_dir", help="directory of the MFCC archives")
-    p.set_defaults(fn=cmd_compute_mfcc)
+    _subcommand(sub, "compute-mfcc", "MFCCs of one job's utterances (raw_mfcc.JOB.ark/scp)", cmd_compute_mfcc,
+                ("data", "mfcc_dir"))
+    _subcommand(sub, "compute-cmvn", "per-speaker CMVN stats of <data>/mfcc.scp", cmd_compute_cmvn,
+                ("data", "mfcc_dir"), options=None)
+    _subcommand(sub, "init-mono", "flat-start monophone model (+ tree beside it)", cmd_init_mono,
+                ("data", "lang", "model_out"), options="config")
 
-    p = sub.add_parser("compute-cmvn", help="per-speaker CMVN stats of <data>/mfcc.scp")
-    p.add_argument("data", help="Kaldi data directory")
-    p.add_argument("mfcc_dir", help="directory of the MFCC archives")
-    p.set_defaults(fn=cmd_compute_cmvn)
-
-    p = sub.add_parser("init-mono", help="flat-start monophone model (+ tree beside it)")
-    _common(p, jobs=False)
-    for name in ("data", "lang", "model_out"):
-        p.add_argument(name, help=POSITIONAL_HELP[name])
-    p.set_defaults(fn=cmd_init_mono)
-
-    p = sub.add_parser("acc", help="align (equal/Viterbi) or read alignments; accumulate stats")
-    _common(p)
+    p = _subcommand(sub, "acc", "align (equal/Viterbi) or read alignments; accumulate stats", cmd_acc,
+                    ("data", "lang", "model", "acc_out"))
     p.add_argument("--mode", choices=("equal", "align", "read"), default="align", help="equal: equally spaced alignments (flat start); align: Viterbi with the model; read: from --ali-dir")
     p.add_argument("--ali-dir", default=None, help="alignments to read (mode read)")
     p.add_argument("--ali-out", default=None, help="write this job's new alignments here")
-    for name in ("data", "lang", "model", "acc_out"):
-        p.add_argument(name, help=POSITIONAL_HELP[name])
-    p.set_defaults(fn=cmd_acc)
 
-    p = sub.add_parser("est", help="sum job statistics, ML update, mix up")
-    _common(p, jobs=False)
+    p = _subcommand(sub, "est", "sum job statistics, ML update, mix up", cmd_est, options="config")
     p.add_argument("--target-gauss", type=int, default=0, help="total Gaussians to mix up to (0: no mix-up)")
     p.add_argument("--iter", type=int, default=0, help="iteration (seeds the mix-up)")
     p.add_argument("--record", default=None, help="append a JSON line of statistics here")
     p.add_argument("model_in", help="model to update")
     p.add_argument("model_out", help="output model")
     p.add_argument("accs", nargs="+", help="statistics files of the jobs (acc.*)")
-    p.set_defaults(fn=cmd_est)
 
-    p = sub.add_parser("tree-stats", help="tree statistics from one job's alignments")
-    _common(p)
-    for name in ("data", "model", "ali", "out"):
-        p.add_argument(name, help=POSITIONAL_HELP[name])
-    p.set_defaults(fn=cmd_tree_stats)
+    _subcommand(sub, "tree-stats", "tree statistics from one job's alignments", cmd_tree_stats,
+                ("data", "model", "ali", "out"))
 
-    p = sub.add_parser("build-tree", help="questions, decision tree, initial triphone model")
-    _common(p, jobs=False)
+    p = _subcommand(sub, "build-tree", "questions, decision tree, initial triphone model", cmd_build_tree,
+                    ("lang",), options="config")
     p.add_argument("--num-leaves", type=int, required=True, help="number of tree leaves (pdfs) to grow")
-    p.add_argument("lang", help="lang directory (phones, topo, roots, questions)")
     p.add_argument("out_dir", help="output directory (tree, initial model)")
     p.add_argument("stats", nargs="+", help="tree statistics files of the jobs")
-    p.set_defaults(fn=cmd_build_tree)
 
-    p = sub.add_parser("convert-ali", help="re-express alignments in another model")
-    for name in ("old_model", "new_model", "ali_in", "ali_out"):
-        p.add_argument(name, help=POSITIONAL_HELP[name])
-    p.set_defaults(fn=cmd_convert_ali)
-
-    p = sub.add_parser("align", help="Viterbi-align one job; failures reported by id")
-    _common(p)
-    for name in ("data", "lang", "model", "ali_out"):
-        p.add_argument(name, help=POSITIONAL_HELP[name])
-    p.set_defaults(fn=cmd_align)
-
-    p = sub.add_parser("info", help="the model's sizes as JSON (pdfs, gaussians, dim, parameters)")
+    _subcommand(sub, "convert-ali", "re-express alignments in another model", cmd_convert_ali,
+                ("old_model", "new_model", "ali_in", "ali_out"), options=None)
+    _subcommand(sub, "align", "Viterbi-align one job; failures reported by id", cmd_align,
+                ("data", "lang", "model", "ali_out"))
+    p = _subcommand(sub, "info", "the model's sizes as JSON (pdfs, gaussians, dim, parameters)", cmd_info,
+                    ("model",), options=None)
     p.add_argument("--field", default="", help="print this one field only (e.g. parameters)")
-    p.add_argument("model", help="GMM model file")
-    p.set_defaults(fn=cmd_info)
-
-    p = sub.add_parser("loglikes", help="per-utterance pdf log-likelihood matrices (ark)")
-    _common(p)
-    for name in ("data", "model", "ark_out"):
-        p.add_argument(name, help=POSITIONAL_HELP[name])
-    p.set_defaults(fn=cmd_loglikes)
+    _subcommand(sub, "loglikes", "per-utterance pdf log-likelihood matrices (ark)", cmd_loglikes,
+                ("data", "model", "ark_out"))
     return parser
 
 

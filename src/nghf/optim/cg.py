@@ -113,6 +113,22 @@ def progress_stop(quadratic: list[float], i: int, config: CGConfig) -> bool:
     return qi < 0 and (qi - qk) / qi < k * config.progress_eps
 
 
+def _next_direction(
+    quadratic: list[float], i: int, config: CGConfig, r: torch.Tensor, p: torch.Tensor, rz: float,
+    precond: MatVec | None, stable: bool,
+) -> tuple[str | None, torch.Tensor, float]:
+    """The end of CG iteration ``i``: Martens' progress test, then the preconditioned residual
+    ``z = M⁻¹ r`` and the next conjugate direction ``z + (rᵀz / rz) p``. Returns ``(stop reason
+    or None, direction, rᵀz)`` (on a stop, ``p`` and ``rz`` unchanged)."""
+    if progress_stop(quadratic, i, config):
+        return "progress", p, rz
+    z = precond(r) if precond is not None else r
+    rz_new = _dot(r, z, stable)
+    if rz_new <= 0.0:
+        return "zero_residual", p, rz
+    return None, z + (rz_new / rz) * p, rz_new
+
+
 def conjugate_gradient(
     matvec: MatVec,
     b: torch.Tensor,
@@ -170,17 +186,10 @@ def conjugate_gradient(
         if not math.isfinite(q):
             reason = "nonfinite"
             break
-        if progress_stop(quadratic, i, config):
-            reason = "progress"
+        stop, p, rz = _next_direction(quadratic, i, config, r, p, rz, precond, stable)
+        if stop:
+            reason = stop
             break
-        z = precond(r) if precond is not None else r
-        rz_new = _dot(r, z, stable)
-        if rz_new <= 0.0:
-            reason = "zero_residual"
-            break
-        beta = rz_new / rz
-        rz = rz_new
-        p = z + beta * p
     if not stored or stored[-1][0] != i:
         stored.append((i, x.clone()))
     LOG.debug("CG: %d iterations (%s), q %.4g -> %.4g", i, reason, quadratic[0], quadratic[-1])
@@ -248,16 +257,10 @@ def fisher_directions_gn_steps(
         quadratic.append(q)
         if i in keep:
             stored.append((i, x.clone()))
-        if progress_stop(quadratic, i, config):
-            reason = "progress"
+        stop, p, rz = _next_direction(quadratic, i, config, rf, p, rz, precond, True)
+        if stop:
+            reason = stop
             break
-        z = precond(rf) if precond is not None else rf
-        rz_new = _dot(rf, z, True)
-        if rz_new <= 0.0:
-            reason = "zero_residual"
-            break
-        p = z + (rz_new / rz) * p
-        rz = rz_new
     if not stored or stored[-1][0] != i:
         stored.append((i, x.clone()))
     return CGResult(x, stored, quadratic, i, reason)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import Literal
 
 import torch
 
@@ -76,38 +76,29 @@ class SolveInputs:
     natural_gradient_iters: int = 10
 
 
-class Method(Protocol):
-    """One second-order method (see the module docstring)."""
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """One second-order method (see the module docstring): its name, whether it needs the
+    Fisher, the matrices of its CG and of its model; each method's values are in :data:`METHODS`."""
 
     name: str
     needs_fisher: bool
     cg_matrix: Matrix
     model_matrix: Matrix
 
-    def solve(self, inputs: SolveInputs) -> CGResult: ...
+    def solve(self, inputs: SolveInputs) -> CGResult:
+        raise NotImplementedError
 
 
-@dataclasses.dataclass(frozen=True)
-class HessianFree:
+class HessianFree(Method):
     """Martens' HF: CG on the damped Gauss-Newton system."""
-
-    name: str = "hf"
-    needs_fisher: bool = False
-    cg_matrix: Matrix = "gn"
-    model_matrix: Matrix = "gn"
 
     def solve(self, inputs: SolveInputs) -> CGResult:
         return conjugate_gradient(inputs.gn, -inputs.grad, inputs.x0, inputs.precond, inputs.cg)
 
 
-@dataclasses.dataclass(frozen=True)
-class NaturalGradient:
+class NaturalGradient(Method):
     """Natural gradient by CG on the damped empirical Fisher (its own quadratic model)."""
-
-    name: str = "ng"
-    needs_fisher: bool = True
-    cg_matrix: Matrix = "fisher"
-    model_matrix: Matrix = "fisher"
 
     def solve(self, inputs: SolveInputs) -> CGResult:
         assert inputs.fisher is not None
@@ -126,30 +117,18 @@ def natural_gradient(inputs: SolveInputs) -> torch.Tensor:
     return nat * inputs.fisher_scale
 
 
-@dataclasses.dataclass(frozen=True)
-class NghfA:
+class NghfA(Method):
     """NGHF as the paper describes it: the natural gradient is the linear term of the damped
     Gauss-Newton quadratic, ``min_Δ  (s_F F_λ⁻¹ g)ᵀΔ + ½ ΔᵀG_λΔ``."""
-
-    name: str = "nghf-A"
-    needs_fisher: bool = True
-    cg_matrix: Matrix = "gn"
-    model_matrix: Matrix = "gn"
 
     def solve(self, inputs: SolveInputs) -> CGResult:
         return conjugate_gradient(inputs.gn, -natural_gradient(inputs), inputs.x0, inputs.precond, inputs.cg)
 
 
-@dataclasses.dataclass(frozen=True)
-class NghfB:
+class NghfB(Method):
     """HF preconditioned by the damped Fisher ``F_λ`` (its inverse by Woodbury). With the
     shared-parameter preconditioner, the Fisher's damping is that preconditioner's diagonal
     (normalised to mean 1) times ``λ_F``, so both act."""
-
-    name: str = "nghf-B"
-    needs_fisher: bool = True
-    cg_matrix: Matrix = "gn"
-    model_matrix: Matrix = "gn"
 
     def solve(self, inputs: SolveInputs) -> CGResult:
         assert inputs.factor is not None
@@ -161,15 +140,9 @@ class NghfB:
                                   inputs.cg)
 
 
-@dataclasses.dataclass(frozen=True)
-class NghfC:
+class NghfC(Method):
     """Directions of (preconditioned) CG on the Fisher system, each step length the exact
     minimum of the damped Gauss-Newton quadratic along it."""
-
-    name: str = "nghf-C"
-    needs_fisher: bool = True
-    cg_matrix: Matrix = "fisher"
-    model_matrix: Matrix = "gn"
 
     def solve(self, inputs: SolveInputs) -> CGResult:
         assert inputs.fisher is not None
@@ -177,11 +150,11 @@ class NghfC:
 
 
 METHODS: dict[tuple[str, str | None], Method] = {
-    ("hf", None): HessianFree(),
-    ("ng", None): NaturalGradient(),
-    ("nghf", "A"): NghfA(),
-    ("nghf", "B"): NghfB(),
-    ("nghf", "C"): NghfC(),
+    ("hf", None): HessianFree("hf", needs_fisher=False, cg_matrix="gn", model_matrix="gn"),
+    ("ng", None): NaturalGradient("ng", needs_fisher=True, cg_matrix="fisher", model_matrix="fisher"),
+    ("nghf", "A"): NghfA("nghf-A", needs_fisher=True, cg_matrix="gn", model_matrix="gn"),
+    ("nghf", "B"): NghfB("nghf-B", needs_fisher=True, cg_matrix="gn", model_matrix="gn"),
+    ("nghf", "C"): NghfC("nghf-C", needs_fisher=True, cg_matrix="fisher", model_matrix="gn"),
 }
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nghf.data.text import format_text, read_text, read_utt2spk
 from nghf.decode.graph import read_words
@@ -31,6 +31,7 @@ from nghf.utils.atomic import atomic_write_text
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 class DecodeDirError(ValueError):
@@ -43,26 +44,26 @@ def _job_files(decode_dir: Path, pattern: str) -> list[Path]:
     return sorted(files, key=lambda p: int(re.findall(r"\d+", p.name)[0]))
 
 
-def load_decode_lattices(decode_dir: Path) -> dict[str, RawLattice]:
-    """All jobs' lattices of a decode dir (an utterance in two jobs is an error)."""
-    out: dict[str, RawLattice] = {}
-    for path in _job_files(decode_dir, r"lat\.\d+\.npz"):
-        for utt, lat in load_lattices(path).items():
+def _merge_jobs(decode_dir: Path, pattern: str, read: Callable[[Path], Mapping[str, T]]) -> dict[str, T]:
+    """The per-utterance items of all job files ``pattern`` of a decode dir, in job order (an
+    utterance in two jobs is an error)."""
+    out: dict[str, T] = {}
+    for path in _job_files(decode_dir, pattern):
+        for utt, item in read(path).items():
             if utt in out:
                 raise DecodeDirError(f"{path}: utterance {utt} was also decoded by another job")
-            out[utt] = lat
+            out[utt] = item
     return out
+
+
+def load_decode_lattices(decode_dir: Path) -> dict[str, RawLattice]:
+    """All jobs' lattices of a decode dir (an utterance in two jobs is an error)."""
+    return _merge_jobs(decode_dir, r"lat\.\d+\.npz", load_lattices)
 
 
 def load_decode_tra(decode_dir: Path) -> dict[str, list[str]]:
     """All jobs' best paths (``tra.N``) of a decode dir."""
-    out: dict[str, list[str]] = {}
-    for path in _job_files(decode_dir, r"tra\.\d+"):
-        for utt, words in read_text(path).items():
-            if utt in out:
-                raise DecodeDirError(f"{path}: utterance {utt} was also decoded by another job")
-            out[utt] = words
-    return out
+    return _merge_jobs(decode_dir, r"tra\.\d+", read_text)
 
 
 def decoding_acoustic_scale(decode_dir: Path) -> float:
