@@ -46,6 +46,21 @@ class Criterion(Protocol):
         ...
 
 
+class OperatorCurvature:
+    """Base of a criterion that builds ``curvature_operator``: ``output_curvature_product`` is
+    one application of it."""
+
+    def curvature_operator(
+        self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        raise NotImplementedError
+
+    def output_curvature_product(
+        self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch, v: torch.Tensor
+    ) -> torch.Tensor:
+        return self.curvature_operator(outputs, out_lengths, batch)(v)
+
+
 def frame_mask(out_lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """``(B, T)`` boolean mask of valid output frames."""
     steps = torch.arange(max_len, device=out_lengths.device)

@@ -13,12 +13,12 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from nghf.criteria.base import frame_mask
+from nghf.criteria.base import OperatorCurvature, frame_mask
 from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 
 
 @dataclasses.dataclass(frozen=True)
-class CrossEntropy:
+class CrossEntropy(OperatorCurvature):
     """Frame cross-entropy; ``label_smoothing`` as in ``torch.nn.functional.cross_entropy``."""
 
     label_smoothing: float = 0.0
@@ -41,11 +41,6 @@ class CrossEntropy:
             reduction="none", label_smoothing=self.label_smoothing,
         )
         return per_frame.sum(dim=1)
-
-    def output_curvature_product(
-        self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch, v: torch.Tensor
-    ) -> torch.Tensor:
-        return self.curvature_operator(outputs, out_lengths, batch)(v)
 
     def curvature_operator(
         self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch

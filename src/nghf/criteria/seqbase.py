@@ -33,7 +33,7 @@ from typing import Literal
 
 import torch
 
-from nghf.criteria.base import frame_mask
+from nghf.criteria.base import OperatorCurvature, frame_mask
 from nghf.criteria.ce import CrossEntropy
 from nghf.data.batch import SequenceBatch
 from nghf.lattice.covariance import path_covariance
@@ -111,7 +111,7 @@ class SequenceCriterionConfig:
         return torch.float64 if self.precision == "float64" else torch.float32
 
 
-class LatticeCriterion:
+class LatticeCriterion(OperatorCurvature):
     """Base of the sequence criteria: scores, lattice checks, F-smoothing, curvature choices.
 
     Subclasses implement ``_sequence_losses`` and, for ``exact``, ``_exact_curvature``.
@@ -160,11 +160,6 @@ class LatticeCriterion:
         if w == 0:
             return seq
         return (1 - w) * seq + w * self._ce.utterance_losses(outputs, out_lengths, batch)
-
-    def output_curvature_product(
-        self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch, v: torch.Tensor
-    ) -> torch.Tensor:
-        return self.curvature_operator(outputs, out_lengths, batch)(v)
 
     def curvature_operator(
         self, outputs: torch.Tensor, out_lengths: torch.Tensor, batch: SequenceBatch
