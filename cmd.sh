@@ -11,9 +11,12 @@ case ${NGHF_BACKEND:-local} in
   local)
     export train_cmd="utils/run_local.sh"
     export decode_cmd="utils/run_local.sh"
-    # one training job at a time, with every core of the machine (torch intra-op threads);
-    # nproc would report path.sh's OMP_NUM_THREADS=1, so it is asked without it
-    cores=${NGHF_TRAIN_THREADS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
+    # one training job at a time with NGHF_TRAIN_THREADS torch intra-op threads. The default is
+    # a fixed 2, not the machine's core count: the intra-op reductions split their work by
+    # thread count, so the count is part of the result (bench/bench_cpu_numerics.py), and the
+    # archived runs (docs/results) used 2. NGHF_TRAIN_THREADS=$(nproc) is faster on a bigger
+    # machine and gives other (equally valid) CE models.
+    cores=${NGHF_TRAIN_THREADS:-2}
     export cuda_cmd="utils/run_local.sh --max-jobs-run 1 --num-threads $cores"
     export par_train_jobs=${NGHF_PAR_TRAIN_JOBS:-$cores}
     export par_train_cmd="utils/run_local.sh --num-threads $(( cores / par_train_jobs > 1 ? cores / par_train_jobs : 1 ))"

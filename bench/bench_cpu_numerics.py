@@ -14,7 +14,9 @@ In a fresh child process per setting this runs two workloads of the recipe:
   cross-entropy, as CE training does;
 and reports a hash of each result, whether it is bit-identical to the native setting, and the
 time. Settings: ``native`` (no pins), each pin alone (which library's dispatch matters here),
-and ``portable`` (all pins, what ``path.sh`` sets). The portable setting is what a machine
+``portable`` (all pins, what ``path.sh`` sets), and the portable setting with more threads
+(intra-op reductions split their work by thread count, so the thread count is part of the
+result: ``cmd.sh`` fixes it). The portable setting is what a machine
 whose best instruction set is AVX2 computes natively; that equality is by construction and is
 not measured here (one machine).
 
@@ -60,8 +62,8 @@ def digest(*arrays) -> str:
     return h.hexdigest()[:16]
 
 
-def child(steps: int, frames: int) -> dict:
-    """Both workloads in this process; returns hashes and seconds."""
+def child(steps: int, frames: int, threads: int) -> dict:
+    """Both workloads in this process with ``threads`` intra-op threads; returns hashes and seconds."""
     import numpy as np
     import torch
 
@@ -69,7 +71,7 @@ def child(steps: int, frames: int) -> dict:
     from nghf.models.factory import ModelConfig, build_model
     from nghf.utils.config import load_config
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
     dim, pdfs, gauss = 40, 1000, 7
     gmms = [DiagGaussians(weights=np.full(gauss, 1.0 / gauss), means=rng.standard_normal((gauss, dim)),
@@ -107,12 +109,13 @@ def child(steps: int, frames: int) -> dict:
     }
 
 
-def run_setting(env_extra: dict[str, str], pins: dict[str, str], steps: int, frames: int) -> dict:
+def run_setting(env_extra: dict[str, str], pins: dict[str, str], steps: int, frames: int, threads: int = 1) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in pin_names()}
     env.update(env_extra)
     env["NGHF_PORTABLE_NUMERICS"] = "false"
-    env["OMP_NUM_THREADS"] = "1"
-    cmd = [sys.executable, __file__, "--child", "--steps", str(steps), "--frames", str(frames)]
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    cmd = [sys.executable, __file__, "--child", "--steps", str(steps), "--frames", str(frames), "--threads", str(threads)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"bench_cpu_numerics: child failed for {env_extra}:\n{out.stderr[-2000:]}")
@@ -126,27 +129,32 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="runs per setting, best time kept (default: 2)")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "bench_cpu_numerics.json"),
                         help="where to write the results (default: bench/results/bench_cpu_numerics.json)")
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--thread-counts", default="2,4",
+                        help="also run the portable setting with these thread counts (default: 2,4)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.steps, args.frames)))
+        print(json.dumps(child(args.steps, args.frames, args.threads)))
         return
     pins = portable_pins()
     if not pins:
         raise SystemExit("bench_cpu_numerics: tools/portable_numerics.sh sets nothing on this machine "
                          "(no AVX2/FMA in /proc/cpuinfo?)")
-    settings = {"native": {}}
-    settings.update({f"{k}={v}": {k: v} for k, v in sorted(pins.items())})
-    settings["portable (all pins)"] = dict(pins)
+    settings = {"native": ({}, 1)}
+    settings.update({f"{k}={v}": ({k: v}, 1) for k, v in sorted(pins.items())})
+    settings["portable (all pins)"] = (dict(pins), 1)
+    for count in (int(c) for c in args.thread_counts.split(",") if c):
+        settings[f"portable, {count} threads"] = (dict(pins), count)
     rows = []
-    for name, extra in settings.items():
-        runs = [run_setting(extra, pins, args.steps, args.frames) for _ in range(args.repeats)]
+    for name, (extra, threads) in settings.items():
+        runs = [run_setting(extra, pins, args.steps, args.frames, threads) for _ in range(args.repeats)]
         if len({(r["gmm_hash"], r["tdnn_hash"]) for r in runs}) != 1:
             raise SystemExit(f"bench_cpu_numerics: setting {name} is not deterministic on this machine: {runs}")
         best = dict(runs[0])
         best["gmm_seconds"] = min(r["gmm_seconds"] for r in runs)
         best["tdnn_seconds"] = min(r["tdnn_seconds"] for r in runs)
-        rows.append({"setting": name, **best})
+        rows.append({"setting": name, "threads": threads, **best})
     native = rows[0]
     print(f"{'setting':34s} {'gmm hash':17s} {'=native':7s} {'gmm s':>6s} {'tdnn hash':17s} "
           f"{'=native':7s} {'tdnn s':>6s} {'torch ISA':9s}")
