@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--optimiser", default="sgd", help="optimiser, conf/optim_<x>.yaml (default: sgd)")
     parser.add_argument("--grid", action="append", default=[], help="SECTION:KEY=V1,V2 (repeatable; product)")
     parser.add_argument("--name", default="", help="system name prefix (default: <model>_<criterion>_<optimiser>)")
+    parser.add_argument("--ali-dir", default="", help="numerator alignments (default: <exp>/tri2_ali, the recipe's)")
+    parser.add_argument("--denlat-dir", default="", help="denominator lattices (default: <exp>/<model>_denlats)")
     parser.add_argument("--out-dir", default="", help="where the systems go (default: <exp>/sweep)")
     parser.add_argument("--seq-overrides", default="", help="training overrides of every point (run.sh's seq_overrides)")
     parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS, help=f"decoding options (default: {RECIPE_DECODE_OPTS!r}, the recipe's)")
@@ -101,7 +103,8 @@ def main() -> None:
     out_dir = Path(args.out_dir).resolve() if args.out_dir else exp / "sweep"
     prefix = args.name or f"{args.model}_{args.criterion}_{args.optimiser}"
     silence = "silence_phones=[" + (data / "lang/phones/silence.csl").read_text().strip().replace(":", ",") + "]"
-    ali = exp / "tri2_ali"
+    ali = Path(args.ali_dir).resolve() if args.ali_dir else exp / "tri2_ali"
+    denlats = Path(args.denlat_dir).resolve() if args.denlat_dir else exp / f"{args.model}_denlats"
     rows = []
     for point in parse_grid(args.grid):
         name = point_name(prefix, point)
@@ -115,7 +118,7 @@ def main() -> None:
              "--criterion-config", f"conf/criterion_{args.criterion}.yaml", "--criterion-overrides", crit,
              "--train-config", "conf/train_seq.yaml", "--overrides", train,
              "--den-graph", str(exp / "tri2/graph_bg"),
-             str(data / "train"), str(ali), str(exp / f"{args.model}_denlats"), str(exp / f"{args.model}_ce"),
+             str(data / "train"), str(ali), str(denlats), str(exp / f"{args.model}_ce"),
              str(sys_dir)], log)
         train_wall = time.time() - start
         sets = ["dev", "eval"] if args.eval else ["dev"]
