@@ -342,3 +342,24 @@ def test_scored_decode_dirs_to_records_to_table_and_archive(tmp_path, monkeypatc
     archived = _rows((tmp_path / "archive" / "RESULTS.md").read_text())
     assert archived["tdnn_mmi_nghf"][10].endswith(" *")  # rendered from the archived scores
     assert archived["tdnn_ce"][7].split(" [")[0] == rows["tdnn_ce"][7].split(" [")[0] and "[–]" not in archived["tdnn_ce"][7]
+
+
+def test_archive_keeps_the_training_speakers_and_the_condition_table(tmp_path, monkeypatch):
+    """With the training data dir, the archive keeps its spk2utt and its RESULTS.md has the
+    'WER by condition' part (seen voices: speakers of that spk2utt), rendered from the archive."""
+    run = tmp_path / "run"
+    run.mkdir()
+    monkeypatch.chdir(run)
+    _scored_run(run)
+    train = run / "data" / "train"
+    train.mkdir(parents=True)
+    (train / "spk2utt").write_text("spk0 spk0-train1 spk0-train2\n")
+    plain = archive_run("exp/results.jsonl", tmp_path / "plain", run)
+    assert "WER by condition" not in (tmp_path / "plain" / "RESULTS.md").read_text()
+    assert not any(f.name == "spk2utt" for f in plain)
+    files = archive_run("exp/results.jsonl", tmp_path / "archive", run, train_data="data/train")
+    assert tmp_path / "archive" / "data" / "train" / "spk2utt" in files
+    text = (tmp_path / "archive" / "RESULTS.md").read_text()
+    assert "WER by condition" in text and "by 1 seen voice" in text
+    report = json.loads((tmp_path / "archive" / SIGNIFICANCE_JSON).read_text())
+    assert report["by_condition"]["train_speakers"] == 1

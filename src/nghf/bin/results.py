@@ -52,17 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-data", default="",
                    help="training data dir (its utt2spk or spk2utt): also give WERs, intervals and tests on the "
                         "utterances by seen voices (speakers of it) and by unseen voices; '' for no breakdown "
-                        "(not with --archive-to)")
+                        "(with --archive-to its spk2utt is archived too)")
     args = p.parse_args(argv)
     setup_logging()
     log = get_logger("nghf.bin.results")
     try:
         significance = SignificanceConfig(BootstrapConfig(args.bootstrap_replicates, args.seed))
         if args.archive_to:
-            if args.train_data:
-                log.warning("--train-data is not used with --archive-to: the archived table has no breakdown")
             files = archive_run(args.results, args.archive_to, ".", args.dev_name, args.eval_name,
-                                significance)
+                                significance, args.train_data or None)
             log.info("archived %d files in %s", len(files), args.archive_to)
             return 0
         expected = load_expected_systems(args.expected_systems) if args.expected_systems else []

@@ -47,10 +47,13 @@ def _copy(run_dir: Path, rel: Path, dest: Path, required: bool) -> Path | None:
 
 
 def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = ".",
-                dev: str = "dev", evl: str = "eval", significance: SignificanceConfig | None = None) -> list[Path]:
+                dev: str = "dev", evl: str = "eval", significance: SignificanceConfig | None = None,
+                train_data: str | Path | None = None) -> list[Path]:
     """Copy the run's results (see the module docstring) into ``dest`` and render
     ``dest/RESULTS.md`` (and ``significance.json``, configured by ``significance``) with plots in
-    ``dest/plots``; return the files written."""
+    ``dest/plots``; return the files written. With ``train_data`` (the run's training data dir)
+    its ``spk2utt`` is kept too, and the table gets its "WER by condition" part (seen and unseen
+    voices), so an archived run is assessed again by condition without the data dir."""
     run_dir, dest = Path(run_dir), Path(dest)
     results_rel = Path(results)
     if results_rel.is_absolute():
@@ -78,7 +81,12 @@ def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = "."
     written.append(_copy(run_dir, exp_rel / "stage_times.tsv", dest, False))
     for stats in sorted((run_dir / exp_rel).glob("*_denlats/stats.json")):
         written.append(_copy(run_dir, stats.relative_to(run_dir), dest, False))
+    archived_train = None
+    if train_data:
+        train_rel = _relative(str(train_data), run_dir, "training data dir")
+        written.append(_copy(run_dir, train_rel / "spk2utt", dest, True))
+        archived_train = dest / train_rel
     plots = write_results(records, dest / "RESULTS.md", dest / "plots", str(results_rel), dev, evl, (), base_dir=dest,
-                          significance=significance)
+                          significance=significance, train_data=archived_train)
     files: Sequence[Path | None] = [*written, dest / "RESULTS.md", dest / SIGNIFICANCE_JSON, *plots]
     return sorted({f for f in files if f is not None})
