@@ -6,6 +6,8 @@
 #   ./run.sh --stage 8                resume from stage 8 (finished stages are skipped)
 #   ./run.sh --stage 8 --force true   redo stage 8 onwards
 #   ./run.sh --backend slurm          dispatch the parallel jobs through Slurm (cmd.sh; or NGHF_BACKEND=slurm)
+#   ./run.sh --paper-table true       the paper's systems table: TDNN, LSTM and RNN x {CE, MMI, MPFE} x
+#                                     {SGD, Adam, HF, NG, NGHF} (after a default run: only the new systems train)
 #
 # Stages: 0 corpus, 1 data dirs, 2 features, 3 lang + LMs, 4 monophone GMM, 5 triphone GMM
 # (tri1), 6 triphone GMM (tri2) + pdf alignments, 7 GMM graph + decoding, 8 hybrid CE training,
@@ -25,6 +27,8 @@ backend=${NGHF_BACKEND:-local}  # job dispatch of cmd.sh: local or slurm
 models="tdnn"         # hybrid models to train: any of "tdnn lstm rnn"
 criteria="mmi mpfe"   # sequence criteria: any of "mmi bmmi mpfe smbr"
 optimisers="sgd adam nghf"  # sequence-training optimisers: any of "sgd adam hf ng nghf"
+paper_table=false     # true: models "tdnn lstm rnn", criteria "mmi mpfe", optimisers "sgd adam hf ng nghf", and
+                      # RESULTS.md laid out as egs/mgb/s5's systems table ("-" for systems not run yet)
 nn_align=false        # true: numerators from the CE network's own alignment (steps/align_nn.sh)
 epoch_dev_wer=seq     # dev WER of every epoch's model (plot): seq (sequence-trained systems), all (also CE), none
 num_workers=1         # torch.distributed ranks for CE and sequence training
@@ -43,6 +47,16 @@ usage="Usage: $0 [options]
 Runs the embedded-corpus recipe end to end (stages listed at the top of $0)."
 . utils/parse_options.sh
 check_nargs 0 "$@"
+
+# The paper's systems table (Haider et al. 2021: RNN, LSTM and TDNN models; NGHF against SGD and
+# Adam, with HF and NG beside them) on the embedded corpus, in the layout of the MGB recipe's.
+expected_systems=""
+if [[ $paper_table == true ]]; then
+  models="tdnn lstm rnn"
+  criteria="mmi mpfe"
+  optimisers="sgd adam hf ng nghf"
+  expected_systems=egs/mgb/s5/conf/paper_systems.yaml
+fi
 
 tools/install.sh
 . ./path.sh

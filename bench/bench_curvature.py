@@ -8,10 +8,10 @@ Run: ``python bench/bench_curvature.py``.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import torch
+from timinglib import best_time
 
 from nghf.criteria.ce import CrossEntropy
 from nghf.optim.curvature import ModelCurvature
@@ -19,16 +19,6 @@ from nghf.optim.params import ParamSpace
 from nghf.optim.toy import frames_of, make_batch, make_model
 
 FEAT, HIDDEN, PDFS, UTTS, FRAMES, REPEATS = 40, 256, 500, 8, 100, 3
-
-
-def best_time(fn) -> float:
-    fn()
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -42,11 +32,11 @@ def main() -> None:
         v = torch.randn(space.numel, device=device)
         jvp = ModelCurvature(model, CrossEntropy(), space, [batch], [batch], n, n, jvp_method="jvp")
         dbl = ModelCurvature(model, CrossEntropy(), space, [batch], [batch], n, n, jvp_method="double_vjp")
-        t_grad = best_time(jvp.loss_and_gradient)
+        t_grad = best_time(jvp.loss_and_gradient, device, REPEATS)
         row = {"model": kind, "params": space.numel, "grad_s": t_grad,
-               "gn_jvp": best_time(lambda v=v, o=jvp: o.gauss_newton(v)) / t_grad,
-               "gn_double_vjp": best_time(lambda v=v, o=dbl: o.gauss_newton(v)) / t_grad,
-               "fisher_jvp": best_time(lambda v=v, o=jvp: o.fisher(v)) / t_grad}
+               "gn_jvp": best_time(lambda v=v, o=jvp: o.gauss_newton(v), device, REPEATS) / t_grad,
+               "gn_double_vjp": best_time(lambda v=v, o=dbl: o.gauss_newton(v), device, REPEATS) / t_grad,
+               "fisher_jvp": best_time(lambda v=v, o=jvp: o.fisher(v), device, REPEATS) / t_grad}
         rows.append(row)
     print(f"device: {device}")
     print(f"{'model':6} {'params':>8} {'grad s':>8} {'G·v jvp':>8} {'G·v 2vjp':>9} {'F·v':>6}  (× gradient)")

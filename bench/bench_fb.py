@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from timinglib import best_time, synchronize
 
 from nghf.lattice.covariance import path_covariance
 from nghf.lattice.fb import (
@@ -43,11 +44,6 @@ from nghf.lattice.fb import (
 )
 from nghf.lattice.synthetic import random_lattice, random_transition_table
 from nghf.lattice.types import LatticeBatch
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _op(mode: str, batch: LatticeBatch, scores: torch.Tensor, v: torch.Tensor) -> None:
@@ -73,18 +69,6 @@ def _op(mode: str, batch: LatticeBatch, scores: torch.Tensor, v: torch.Tensor) -
         log_partition_hvp(batch, scores, v, 1.0)
 
 
-def _time(fn, device: torch.device, repeats: int) -> float:
-    fn()  # warm-up
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def _peak_memory(fn, device: torch.device) -> dict[str, float]:
     """Peak extra memory of one call: the CUDA allocator's peak, or on CPU the peak of the
     running sum of the profiler's allocation events (torch's CPU allocations) plus tracemalloc."""
@@ -92,7 +76,7 @@ def _peak_memory(fn, device: torch.device) -> dict[str, float]:
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
         fn()
-        _sync(device)
+        synchronize(device)
         return {"cuda_peak_mib": (torch.cuda.max_memory_allocated(device) - base) / 2**20}
     from torch.profiler import ProfilerActivity, profile
 
@@ -147,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for mode in args.modes.split(","):
-        batched = _time(lambda m=mode: _op(m, batch, scores, v), device, args.repeats)
-        looped = _time(
+        batched = best_time(lambda m=mode: _op(m, batch, scores, v), device, args.repeats)
+        looped = best_time(
             lambda m=mode: [_op(m, s, scores[i : i + 1, : lats[i].num_frames], v[i : i + 1, : lats[i].num_frames])
                             for i, s in enumerate(singles)],
             device, args.repeats,

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from timinglib import best_time, synchronize
 
 from nghf.criteria.factory import build_sequence_criterion
 from nghf.criteria.seqbase import LatticeCriterion, SequenceCriterionConfig
@@ -141,24 +142,6 @@ def compare(reference: Any, result: Any, rtol: float, atol: float = 0.0) -> dict
     if not finite:
         out["why"] = "non-finite values"
     return out
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def best_time(fn: Callable[[], Any], device: torch.device, repeats: int) -> float:
-    """Best of ``repeats`` timed calls after one warm-up call (synchronised on CUDA)."""
-    fn()
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def _perturbed(x: Any, eps: float) -> Any:
@@ -353,7 +336,7 @@ def bench_training(device: torch.device, dtype: torch.dtype, tol: dict, size: di
                     start = time.perf_counter()
                     curves[side], steps[side] = train_losses(copy.deepcopy(base).to(dev), name, crit, [grad.to(dev)],
                                                              [curv.to(dev)], size["updates"])
-                    _sync(dev)
+                    synchronize(dev)
                     times[side] = time.perf_counter() - start
             except Exception as err:  # reported as a failed row; the other runs still go
                 rows.append(_error_row("train", label, ("train_loss", "train_step"), err, **extra))

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
+from timinglib import best_time
 
 from nghf.criteria.factory import load_sequence_criterion
 from nghf.data.nnfeats import read_features
@@ -38,15 +38,6 @@ from nghf.train.trainer import count_frames
 REPO = Path(__file__).resolve().parents[1]
 
 
-def best_time(fn, repeats: int = 2) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def measure(model, criterion, batches, device, repeats: int) -> dict:
     """Seconds of one gradient and each product's cost in gradients, on ``batches``."""
     batches = [b.to(device) for b in batches]
@@ -55,13 +46,13 @@ def measure(model, criterion, batches, device, repeats: int) -> dict:
     _, g = oracle.loss_and_gradient()
     v = torch.randn_like(g)
     oracle.gauss_newton(v)  # builds the cached output operators, as CG's first product does
-    t_grad = best_time(oracle.loss_and_gradient, repeats)
+    t_grad = best_time(oracle.loss_and_gradient, device, repeats)
     factor = FisherFactor(oracle.fisher_factor())
     return {"utterances": sum(len(b.utt_ids) for b in batches), "frames": frames, "grad_s": t_grad,
-            "gauss_newton": best_time(lambda: oracle.gauss_newton(v), repeats) / t_grad,
-            "fisher_network": best_time(lambda: oracle.fisher(v), repeats) / t_grad,
-            "fisher_rows": best_time(oracle.fisher_factor, 1) / t_grad,
-            "fisher_from_rows": best_time(lambda: factor.matvec(v), repeats) / t_grad}
+            "gauss_newton": best_time(lambda: oracle.gauss_newton(v), device, repeats) / t_grad,
+            "fisher_network": best_time(lambda: oracle.fisher(v), device, repeats) / t_grad,
+            "fisher_rows": best_time(oracle.fisher_factor, device, 1) / t_grad,
+            "fisher_from_rows": best_time(lambda: factor.matvec(v), device, repeats) / t_grad}
 
 
 def main() -> None:

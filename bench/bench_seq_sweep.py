@@ -19,64 +19,26 @@ Run, e.g.: ``python bench/bench_seq_sweep.py --exp exp --data data --criterion m
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import yaml
+from sweeplib import (
+    RECIPE_DECODE_OPTS,
+    REPO,
+    config_copy,
+    decode_sets,
+    overrides_of,
+    parse_grid,
+    point_name,
+    run_logged,
+)
 
 from nghf.score.decode_dir import best_scored, read_summary, tune_and_apply
 
-REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("optim", "criterion", "train")
-RECIPE_DECODE_OPTS = "--acwt 0.2 --beam 11 --lattice-beam 7 --min-lmwt 2 --max-lmwt 26"
-
-
-def parse_grid(items: list[str]) -> list[list[tuple[str, str, str]]]:
-    """``SECTION:KEY=V1,V2`` options -> one list of (section, key, value) per grid point."""
-    axes = []
-    for item in items:
-        section, _, rest = item.partition(":")
-        key, _, values = rest.partition("=")
-        if section not in SECTIONS or not key or not values:
-            raise SystemExit(f"bench_seq_sweep: bad --grid {item!r}; want SECTION:KEY=V1,V2 with SECTION in {SECTIONS}")
-        axes.append([(section, key, v) for v in values.split(",")])
-    return [list(point) for point in itertools.product(*axes)] if axes else [[]]
-
-
-def point_name(prefix: str, point: list[tuple[str, str, str]]) -> str:
-    tail = "_".join(f"{key.replace('.', '-')}{value}" for _, key, value in point)
-    return f"{prefix}_{tail}" if tail else prefix
-
-
-def run(cmd: list[str], log: Path) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as out:
-        out.write("# " + shlex.join(cmd) + "\n")
-        out.flush()
-        proc = subprocess.run(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise SystemExit(f"bench_seq_sweep: failed ({proc.returncode}): {shlex.join(cmd)}; see {log}")
-
-
-def optim_copy(base: Path, point: list[tuple[str, str, str]], dest: Path) -> Path:
-    """The optimiser config with this point's ``optim`` keys set (dotted keys go into sections)."""
-    config = yaml.safe_load(base.read_text())
-    for section, key, value in point:
-        if section != "optim":
-            continue
-        node = config
-        *parents, leaf = key.split(".")
-        for name in parents:
-            node = node.setdefault(name, {})
-        node[leaf] = yaml.safe_load(value)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(yaml.safe_dump(config, sort_keys=False))
-    return dest
+TOOL = "bench_seq_sweep"
 
 
 def main() -> None:
@@ -106,26 +68,23 @@ def main() -> None:
     ali = Path(args.ali_dir).resolve() if args.ali_dir else exp / "tri2_ali"
     denlats = Path(args.denlat_dir).resolve() if args.denlat_dir else exp / f"{args.model}_denlats"
     rows = []
-    for point in parse_grid(args.grid):
+    for point in parse_grid(args.grid, SECTIONS, TOOL):
         name = point_name(prefix, point)
         sys_dir = out_dir / name
         log = out_dir / "log" / f"{name}.log"
-        optim_conf = optim_copy(REPO / "conf" / f"optim_{args.optimiser}.yaml", point, sys_dir / "optim.yaml")
-        crit = " ".join([silence] + [f"{k}={v}" for s, k, v in point if s == "criterion"])
-        train = " ".join([args.seq_overrides] + [f"{k}={v}" for s, k, v in point if s == "train"]).strip()
+        optim_conf = config_copy(REPO / "conf" / f"optim_{args.optimiser}.yaml", point, "optim", sys_dir / "optim.yaml")
+        crit = overrides_of(point, "criterion", silence)
+        train = overrides_of(point, "train", args.seq_overrides)
         start = time.time()
-        run(["steps/train_seq.sh", "--optim-config", str(optim_conf),
+        run_logged(["steps/train_seq.sh", "--optim-config", str(optim_conf),
              "--criterion-config", f"conf/criterion_{args.criterion}.yaml", "--criterion-overrides", crit,
              "--train-config", "conf/train_seq.yaml", "--overrides", train,
              "--den-graph", str(exp / "tri2/graph_bg"),
              str(data / "train"), str(ali), str(denlats), str(exp / f"{args.model}_ce"),
-             str(sys_dir)], log)
+             str(sys_dir)], log, TOOL)
         train_wall = time.time() - start
         sets = ["dev", "eval"] if args.eval else ["dev"]
-        for x in sets:
-            run(["steps/decode.sh", "--nj", str(args.nj), "--decode-config", "conf/decode.yaml",
-                 *shlex.split(args.decode_opts), str(exp / "tri2/graph"), str(data / x), str(sys_dir / "final.mdl"),
-                 str(sys_dir / f"decode_{x}")], log)
+        decode_sets(sys_dir, exp, data, sets, args.decode_opts, args.nj, log, TOOL)
         meta = json.loads((sys_dir / "meta.json").read_text())
         row = {"name": name, "point": [f"{s}:{k}={v}" for s, k, v in point], "updates": meta.get("updates"),
                "updates_run": meta.get("updates_run"), "train_seconds": meta.get("train_seconds"),

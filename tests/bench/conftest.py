@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,7 +13,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _load(name: str) -> ModuleType:
-    """``bench/<name>.py`` imported as module ``name``."""
+    """``bench/<name>.py`` imported as module ``name`` (with ``bench/`` on ``sys.path``, as
+    when the script runs: the scripts import their shared modules, e.g. ``sweeplib``)."""
+    if str(REPO / "bench") not in sys.path:
+        sys.path.insert(0, str(REPO / "bench"))
     spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

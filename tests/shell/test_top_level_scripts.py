@@ -1,9 +1,11 @@
-"""The user-facing scripts: run.sh's help and bad options, egs symlinks, CI entry."""
+"""The user-facing scripts: run.sh's help and bad options, its paper table, egs symlinks, CI entry."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+
+from nghf.score.expected import load_expected_systems
 
 
 def test_run_sh_help_without_installing(repo_root: Path) -> None:
@@ -18,6 +20,27 @@ def test_run_sh_rejects_unknown_option_and_arguments(repo_root: Path) -> None:
     assert proc.stderr.splitlines()[0] == "run.sh: error: unknown option --no-such-option"
     proc = subprocess.run(["bash", "run.sh", "extra"], cwd=repo_root, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "expected 0 argument(s), got 1" in proc.stderr
+
+
+def test_paper_table_run_lists_the_mgb_recipes_systems(repo_root: Path, tmp_path: Path) -> None:
+    """``run.sh --paper-table true``'s results stage lays RESULTS.md out as egs/mgb/s5's systems
+    table: every system of its conf/paper_systems.yaml, "–" for those not run yet."""
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp/results.jsonl").write_text("")
+    train = tmp_path / "data/train"
+    train.mkdir(parents=True)
+    (train / "utt2spk").write_text("u1 s1\n")
+    (train / "spk2utt").write_text("s1 u1\n")
+    cmd = ["bash", "run.sh", "--paper-table", "true", "--stage", "20", "--exp", str(tmp_path / "exp"),
+           "--data", str(tmp_path / "data"), "--results-md", str(tmp_path / "RESULTS.md")]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    table = (tmp_path / "RESULTS.md").read_text().split("\n## ")[0]  # the systems table
+    rows = {line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ") and "---" not in line}
+    expected = {s.system for s in load_expected_systems(repo_root / "egs/mgb/s5/conf/paper_systems.yaml")}
+    assert len(expected) == 34 and rows - {"system"} == expected
+    proc = subprocess.run(["bash", "run.sh", "--paper-table", "yes"], cwd=repo_root, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "option --paper-table takes true or false" in proc.stderr
 
 
 def test_mgb_recipe_links_to_generic_scripts(repo_root: Path) -> None:

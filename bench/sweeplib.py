@@ -1,0 +1,84 @@
+"""What the recipe sweeps (bench_seq_sweep.py, bench_ce_sweep.py) share: grids, names, logged runs.
+
+A grid is ``SECTION:KEY=V1,V2,...``; several grid options form their product, and each point
+is a list of ``(section, key, value)``. Each sweep names its own sections (which config a key
+goes into). Bench scripts are scripts, not a package: they import this module from their own
+directory (``python bench/<script>.py`` puts ``bench/`` on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import shlex
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE_DECODE_OPTS = "--acwt 0.2 --beam 11 --lattice-beam 7 --min-lmwt 2 --max-lmwt 26"
+"""run.sh's ``nn_decode_opts`` of the default (non-quick) recipe."""
+
+Point = list[tuple[str, str, str]]
+
+
+def parse_grid(items: Sequence[str], sections: Sequence[str], tool: str) -> list[Point]:
+    """``SECTION:KEY=V1,V2`` options -> one list of (section, key, value) per grid point."""
+    axes = []
+    for item in items:
+        section, _, rest = item.partition(":")
+        key, _, values = rest.partition("=")
+        if section not in sections or not key or not values:
+            raise SystemExit(f"{tool}: bad --grid {item!r}; want SECTION:KEY=V1,V2 with SECTION in {tuple(sections)}")
+        axes.append([(section, key, v) for v in values.split(",")])
+    return [list(point) for point in itertools.product(*axes)] if axes else [[]]
+
+
+def point_name(prefix: str, point: Point) -> str:
+    """A system name for a grid point: the prefix and each key=value (dots as dashes)."""
+    tail = "_".join(f"{key.replace('.', '-')}{value}" for _, key, value in point)
+    return f"{prefix}_{tail}" if tail else prefix
+
+
+def overrides_of(point: Point, section: str, base: str = "") -> str:
+    """The point's ``section`` keys as space-separated ``key=value`` overrides after ``base``."""
+    return " ".join([base] + [f"{k}={v}" for s, k, v in point if s == section]).strip()
+
+
+def config_copy(base: Path, point: Point, section: str, dest: Path) -> Path:
+    """The YAML config ``base`` with this point's ``section`` keys set (dotted keys go into
+    sub-sections), written to ``dest``."""
+    config = yaml.safe_load(base.read_text())
+    for s, key, value in point:
+        if s != section:
+            continue
+        node = config
+        *parents, leaf = key.split(".")
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = yaml.safe_load(value)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(config, sort_keys=False))
+    return dest
+
+
+def run_logged(cmd: list[str], log: Path, tool: str) -> None:
+    """Run ``cmd`` in the repository root, appending its output to ``log``; exit on failure."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        out.write("# " + shlex.join(cmd) + "\n")
+        out.flush()
+        proc = subprocess.run(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise SystemExit(f"{tool}: failed ({proc.returncode}): {shlex.join(cmd)}; see {log}")
+
+
+def decode_sets(sys_dir: Path, exp: Path, data: Path, sets: Sequence[str], decode_opts: str, nj: int,
+                log: Path, tool: str) -> None:
+    """Decode ``sys_dir/final.mdl`` on each set with the recipe's graph and options."""
+    for x in sets:
+        run_logged(["steps/decode.sh", "--nj", str(nj), "--decode-config", "conf/decode.yaml",
+                    *shlex.split(decode_opts), str(exp / "tri2/graph"), str(data / x), str(sys_dir / "final.mdl"),
+                    str(sys_dir / f"decode_{x}")], log, tool)
+
