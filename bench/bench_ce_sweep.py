@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from sweeplib import (
-    RECIPE_DECODE_OPTS,
     REPO,
+    add_recipe_options,
     config_copy,
     decode_sets,
     overrides_of,
@@ -39,6 +39,7 @@ from sweeplib import (
 )
 
 from nghf.score.decode_dir import best_scored, read_summary, tune_and_apply
+from nghf.utils.jsonl import read_jsonl
 
 SECTIONS = ("train", "model")
 TOOL = "bench_ce_sweep"
@@ -56,16 +57,10 @@ def default_train_config(model: str) -> Path:
 
 def epoch_records(train_log: Path) -> list[dict[str, Any]]:
     """The per-epoch records (those with held-out scores) of a training log, in order."""
-    records = []
-    for line_no, line in enumerate(train_log.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SystemExit(f"{TOOL}: {train_log}:{line_no}: not JSON ({err})") from None
-        if "heldout_acc" in record:
-            records.append(record)
+    try:
+        records = [r for r in read_jsonl(train_log, ValueError, (), what="training log") if "heldout_acc" in r]
+    except ValueError as err:
+        raise SystemExit(f"{TOOL}: {err}") from None
     if not records:
         raise SystemExit(f"{TOOL}: {train_log} has no epoch with held-out scores")
     return records
@@ -82,18 +77,14 @@ def heldout_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exp", default="exp", help="the recipe's exp dir (default: exp)")
-    parser.add_argument("--data", default="data", help="the recipe's data dir (default: data)")
+    add_recipe_options(parser)
     parser.add_argument("--model", default="lstm", help="hybrid model, conf/model_<x>.yaml (default: lstm)")
     parser.add_argument("--train-config", default="", help="base training config (default: run.sh's for the model)")
-    parser.add_argument("--grid", action="append", default=[], help="SECTION:KEY=V1,V2 (repeatable; product)")
     parser.add_argument("--name", default="", help="system name prefix (default: <model>_ce)")
     parser.add_argument("--out-dir", default="", help="where the systems go (default: <exp>/ce_sweep)")
     parser.add_argument("--ce-overrides", default="", help="training overrides of every point (run.sh's ce_overrides)")
     parser.add_argument("--decode", action="store_true", help="also decode dev (the recipe's graph and options)")
     parser.add_argument("--eval", action="store_true", help="with --decode: also eval, scored at dev's LM weight")
-    parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS, help=f"decoding options (default: {RECIPE_DECODE_OPTS!r})")
-    parser.add_argument("--nj", type=int, default=2, help="decoding jobs (default: 2)")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "bench_ce_sweep.json"),
                         help="results file (default: bench/results/bench_ce_sweep.json)")
     args = parser.parse_args()

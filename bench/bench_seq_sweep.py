@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from sweeplib import (
-    RECIPE_DECODE_OPTS,
     REPO,
+    add_recipe_options,
     config_copy,
     decode_sets,
     overrides_of,
@@ -43,19 +43,15 @@ TOOL = "bench_seq_sweep"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exp", default="exp", help="the recipe's exp dir (default: exp)")
-    parser.add_argument("--data", default="data", help="the recipe's data dir (default: data)")
+    add_recipe_options(parser)
     parser.add_argument("--model", default="tdnn", help="hybrid model (default: tdnn)")
     parser.add_argument("--criterion", default="mmi", help="criterion, conf/criterion_<x>.yaml (default: mmi)")
     parser.add_argument("--optimiser", default="sgd", help="optimiser, conf/optim_<x>.yaml (default: sgd)")
-    parser.add_argument("--grid", action="append", default=[], help="SECTION:KEY=V1,V2 (repeatable; product)")
     parser.add_argument("--name", default="", help="system name prefix (default: <model>_<criterion>_<optimiser>)")
     parser.add_argument("--ali-dir", default="", help="numerator alignments (default: <exp>/tri2_ali, the recipe's)")
     parser.add_argument("--denlat-dir", default="", help="denominator lattices (default: <exp>/<model>_denlats)")
     parser.add_argument("--out-dir", default="", help="where the systems go (default: <exp>/sweep)")
     parser.add_argument("--seq-overrides", default="", help="training overrides of every point (run.sh's seq_overrides)")
-    parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS, help=f"decoding options (default: {RECIPE_DECODE_OPTS!r}, the recipe's)")
-    parser.add_argument("--nj", type=int, default=2, help="decoding jobs (default: 2)")
     parser.add_argument("--eval", action="store_true", help="also decode eval (scored at dev's LM weight)")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "bench_seq_sweep.json"),
                         help="results file (default: bench/results/bench_seq_sweep.json)")

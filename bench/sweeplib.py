@@ -8,6 +8,7 @@ directory (``python bench/<script>.py`` puts ``bench/`` on ``sys.path``).
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import shlex
 import subprocess
@@ -82,3 +83,14 @@ def decode_sets(sys_dir: Path, exp: Path, data: Path, sets: Sequence[str], decod
                     *shlex.split(decode_opts), str(exp / "tri2/graph"), str(data / x), str(sys_dir / "final.mdl"),
                     str(sys_dir / f"decode_{x}")], log, tool)
 
+
+
+def add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """The options every sweep over a finished recipe run has: where the run is, the grid, and
+    how its points are decoded (as the recipe decodes)."""
+    parser.add_argument("--exp", default="exp", help="the recipe's exp dir (default: exp)")
+    parser.add_argument("--data", default="data", help="the recipe's data dir (default: data)")
+    parser.add_argument("--grid", action="append", default=[], help="SECTION:KEY=V1,V2 (repeatable; product)")
+    parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS,
+                        help=f"decoding options (default: {RECIPE_DECODE_OPTS!r}, the recipe's)")
+    parser.add_argument("--nj", type=int, default=2, help="decoding jobs (default: 2)")
