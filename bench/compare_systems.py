@@ -46,6 +46,7 @@ from nghf.score.significance import (
     mapsswe,
     paired_bootstrap,
     read_utt_scores,
+    relative_reduction,
     sctk_available,
 )
 
@@ -146,12 +147,6 @@ def load_system(name: str, directory: Path) -> System:
                              f"{counts['ref_words']} at LM weight {lmwt:g}; rescore the decode dir")
         files[set_name], scores[set_name], wers[set_name] = path, got, float(counts["wer"])
     return System(name, directory, lmwt, files, scores, wers)
-
-
-def relative_reduction(wer_a: float, wer_b: float) -> float | None:
-    """Relative WER reduction (%) of A over B: positive when A makes fewer errors (``None`` when
-    B makes none)."""
-    return 100.0 * (wer_b - wer_a) / wer_b if wer_b else None
 
 
 def compare(a: System, b: System, set_name: str, config: BootstrapConfig, use_sctk: bool) -> dict[str, Any]:

@@ -405,7 +405,9 @@ class SignificanceConfig:
     use_sctk: bool = True
 
 
-def _relative_reduction(wer: float, baseline: float) -> float | None:
+def relative_reduction(wer: float, baseline: float) -> float | None:
+    """Relative WER reduction (%) of ``wer`` over ``baseline``: positive when it makes fewer
+    errors; ``None`` when the baseline makes none."""
     return 100.0 * (baseline - wer) / baseline if baseline else None
 
 
@@ -433,7 +435,7 @@ def _assess(systems: Iterable[str], baselines: Mapping[str, str], sets: Sequence
                     continue
                 names = (theirs[0], mine[0])
                 boot = paired_bootstrap(theirs[1], mine[1], config.bootstrap, names)
-                test: dict[str, Any] = {"rel_reduction": _relative_reduction(boot.wer_b, boot.wer_a),
+                test: dict[str, Any] = {"rel_reduction": relative_reduction(boot.wer_b, boot.wer_a),
                                         "bootstrap": boot.as_dict()}
                 p_value, p_text, source = boot.p_value, None, "bootstrap"
                 if use_sctk:
