@@ -242,6 +242,33 @@ def test_second_order_steps_are_judged_on_validation_utterances(setup, tmp_path)
         assert (r["validation_after"] < r["validation_before"]) == bool(r["accepted"])
 
 
+def test_second_order_steps_can_be_judged_on_the_heldout_set(setup, tmp_path):
+    """validation_from: heldout: the held-out utterances judge the steps (the loss before the first
+    step is the initial held-out loss), none is set aside from training."""
+    root = setup["root"]
+    data = TrainSeqConfig().data.__class__(heldout_fraction=0.15, batch_frames=200)
+    config = TrainSeqConfig(
+        epochs=1, data=data,
+        second_order=UpdatePlan(utts_per_update=6, curvature_fraction=0.5, heldout_every=1,
+                                max_updates_per_epoch=2, validation_from="heldout"),
+    )
+    opt = load_optim_config(REPO / "conf" / "optim_nghf.yaml", ["cg.max_iters=4"])
+    out = tmp_path / "nghf_heldout_val"
+    train_sequence(config, setup["data"], setup["ali"], setup["den"], root / "ce" / "final.mdl", out,
+                   setup["crit"], opt)
+    meta = json.loads((out / "meta.json").read_text())
+    rows = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    updates = [r for r in rows[1:] if "epoch_end" not in r]
+    assert meta["validation_utterances"] == meta["heldout_utterances"] > 0
+    assert updates[0]["validation_before"] == pytest.approx(rows[0]["heldout_loss"], rel=1e-5)
+    for r in updates:  # judged and reported on the same utterances
+        assert r["validation_after" if r["accepted"] else "validation_before"] == pytest.approx(r["heldout_loss"], rel=1e-5)
+    with pytest.raises(ValueError, match="validation_utts: 0"):
+        UpdatePlan(validation_from="heldout", validation_utts=3)
+    with pytest.raises(ValueError, match="validation_from"):
+        UpdatePlan(validation_from="dev")
+
+
 def test_lattices_regenerated_on_the_fly_and_resumed_exactly(setup, tmp_path):
     """regenerate.every=2: denominator lattices come from the model of every second update (the
     overlay holds the regenerated ones, saved in checkpoints), and an interrupted run resumes

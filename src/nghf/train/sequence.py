@@ -82,12 +82,21 @@ class UpdatePlan:
     backtracking, line search, acceptance and the reduction ratio use their loss, not the
     gradient batch's (0: judge on the gradient batch). Separate from the held-out set, which
     stays untouched for reporting and model selection."""
+    validation_from: str = "train"
+    """Where the judging utterances come from: ``train`` (``validation_utts`` training
+    utterances, seen by the CE model) or ``heldout`` (the held-out set itself: the utterances the
+    CE model held out too, when both use the same split, so steps are judged on data no model
+    was fitted to, as Kingsbury et al. 2012 do; ``validation_utts`` must then be 0)."""
 
     def __post_init__(self) -> None:
         if self.utts_per_update < 1 or not 0 <= self.curvature_fraction <= 1:
             raise ValueError("utts_per_update must be >= 1 and curvature_fraction in [0, 1]")
         if min(self.heldout_every, self.max_updates_per_epoch, self.validation_utts, self.epochs) < 0:
             raise ValueError("heldout_every, max_updates_per_epoch, validation_utts and epochs must be >= 0")
+        if self.validation_from not in ("train", "heldout"):
+            raise ValueError(f"validation_from must be 'train' or 'heldout', got {self.validation_from!r}")
+        if self.validation_from == "heldout" and self.validation_utts:
+            raise ValueError("validation_from: heldout judges steps on the held-out set: set validation_utts: 0")
 
 
 def fit_alignment(ali: FrameAlignment, num_frames: int, tolerance: int) -> FrameAlignment | None:

@@ -287,10 +287,15 @@ def write_run_configs(out_dir: Path, config: TrainSeqConfig, inputs: SequenceInp
 
 
 def split_utterances(config: TrainSeqConfig, plan: UpdatePlan, utts: list[str]) -> UtteranceSplit:
-    """The seeded held-out split, then the plan's validation utterances out of training."""
+    """The seeded held-out split, then the plan's validation utterances: out of training, or
+    the held-out set itself (``validation_from: heldout``)."""
     train, heldout = split_heldout(utts, DataConfig(heldout_fraction=config.data.heldout_fraction,
                                                     max_heldout_utts=config.data.max_heldout_utts,
                                                     seed=config.data.seed))
+    if plan.validation_from == "heldout":
+        if not heldout:
+            raise ValueError("validation_from: heldout needs a held-out set (data.heldout_fraction > 0)")
+        return UtteranceSplit(train, heldout, list(heldout))
     validation: list[str] = []
     if plan.validation_utts:
         train, validation = split_heldout(train, DataConfig(
