@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nghf.score.decode_dir import DecodeDirError, tune_and_apply
-from nghf.score.results import relative_reduction, render_table, write_results
+from nghf.score.results import render_table, write_results
 from nghf.score.results_log import (
     ResultsFileError,
     SystemInfo,
@@ -18,6 +18,7 @@ from nghf.score.results_log import (
     read_records,
     record_dev_eval,
 )
+from nghf.score.significance import relative_reduction
 
 
 def _counts(wer: float) -> dict:

@@ -35,7 +35,13 @@ from typing import Any
 
 from nghf.score.dev_wer_log import dev_wer_log_beside, read_dev_wer_log
 from nghf.score.expected import ExpectedSystem
-from nghf.score.significance import CONDITIONS, SignificanceConfig, TrainSpeakers, assess_systems
+from nghf.score.significance import (
+    CONDITIONS,
+    SignificanceConfig,
+    TrainSpeakers,
+    assess_systems,
+    relative_reduction,
+)
 from nghf.utils.atomic import atomic_path, atomic_write_text
 from nghf.utils.jsonl import read_jsonl
 from nghf.utils.logging import get_logger
@@ -96,11 +102,6 @@ def _fmt_wer(rec: Mapping[str, Any] | None, interval: Mapping[str, Any] | None =
     return f"{float(rec['wer']):.2f} [{float(low):.1f}, {float(high):.1f}]"
 
 
-def relative_reduction(wer: float, baseline: float) -> float:
-    """Relative WER reduction in percent: ``100 * (baseline - wer) / baseline``."""
-    return 100.0 * (baseline - wer) / baseline
-
-
 def ce_baselines(systems: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
     """``system -> CE system of the same model`` for every non-CE system whose model has one
     (the first CE system of a model, in record order, when there are several)."""
@@ -121,9 +122,12 @@ def ce_baselines(systems: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict
 def _fmt_versus(mine: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None,
                 test: Mapping[str, Any] | None) -> str:
     """``+4.1 % (p=0.003) *``: relative reduction over the baseline, the test's p-value, the marker."""
-    if mine is None or theirs is None or not mine.get("wer") or not theirs.get("wer"):
+    if mine is None or theirs is None or mine.get("wer") is None:
         return "–"
-    rel = f"{relative_reduction(float(mine['wer']), float(theirs['wer'])):+.1f} %"
+    reduction = relative_reduction(float(mine["wer"]), float(theirs.get("wer") or 0.0))
+    if reduction is None:  # the baseline makes no errors
+        return "–"
+    rel = f"{reduction:+.1f} %"
     if test is None:
         return f"{rel} (p –)"
     text = str(test["p_text"])
