@@ -22,6 +22,7 @@ stop_stage=100        # last stage to run
 force=false           # redo stages that already have a .done marker
 quick=false           # true: tiny corpus and small systems (the end-to-end test uses this)
 size=default          # corpus size: tiny or default (--quick true implies tiny)
+train_hours=""        # hours of training speech (empty: the size's, conf/corpus.yaml); a new --exp/--corpus, or --stage 0 --force true
 nj=2                  # parallel jobs for corpus, features, GMM training, alignment, decoding
 backend=${NGHF_BACKEND:-local}  # job dispatch of cmd.sh: local or slurm
 models="tdnn"         # hybrid models to train: any of "tdnn lstm rnn"
@@ -107,8 +108,11 @@ results=$exp/results.jsonl
 . steps/lib/recipe_stages.sh
 
 stage_corpus() {
-  local/make_corpus.sh --size "$size" --nj "$nj" --cmd "$train_cmd" "$corpus"
+  local/make_corpus.sh --size "$size" --hours "$train_hours" --nj "$nj" --cmd "$train_cmd" "$corpus"
 }
+# The corpus options in stage 0's marker: a changed size or --train-hours runs it again, and
+# local/make_corpus.sh then refuses to resume a corpus built with other options.
+stage_options_corpus() { echo "size=$size train_hours=$train_hours"; }
 
 stage_data() {
   local x

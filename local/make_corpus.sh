@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/../path.sh"
 
 # Begin configuration section.
-size=default     # tiny (a few minutes, for tests and run.sh --quick) or default (1.5 h: 1 h train, 0.25 h dev and eval)
+size=default     # tiny (a few minutes, for tests and run.sh --quick) or default (the sizes in the corpus config: 0.6 h train, 0.4 h dev and eval)
 hours=           # training hours, overriding the size's (empty: the size's)
 seed=            # corpus seed (empty: the config's)
 nj=2             # parallel render jobs

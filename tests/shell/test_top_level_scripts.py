@@ -43,6 +43,15 @@ def test_paper_table_run_lists_the_mgb_recipes_systems(repo_root: Path, tmp_path
     assert proc.returncode == 1 and "option --paper-table takes true or false" in proc.stderr
 
 
+def test_train_hours_reaches_the_corpus_builder(repo_root: Path, tmp_path: Path) -> None:
+    """``run.sh --train-hours`` is handed to local/make_corpus.sh (whose check names the bad value)."""
+    cmd = ["bash", "run.sh", "--stage", "0", "--stop-stage", "0", "--train-hours", "1.5x",
+           "--exp", str(tmp_path / "exp"), "--corpus", str(tmp_path / "corpus")]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "--hours must be a positive number, got '1.5x'" in proc.stderr
+    assert not (tmp_path / "exp/.done/stage_0.corpus").exists()
+
+
 def test_mgb_recipe_links_to_generic_scripts(repo_root: Path) -> None:
     s5 = repo_root / "egs/mgb/s5"
     for link in ("steps", "utils", "path.sh", "cmd.sh"):
