@@ -9,6 +9,7 @@ import subprocess
 from nghf_synth_data import synth_corpus, write_data_dir
 
 from nghf.models.io import load_model
+from nghf.train.data import HELDOUT_LIST, DataConfig, split_heldout
 
 
 def run(repo_root, *args: str) -> subprocess.CompletedProcess:
@@ -42,5 +43,8 @@ def test_train_ce_script(tmp_path, repo_root) -> None:
     meta = json.loads((exp / "meta.json").read_text())  # what the results table shows
     assert meta["criterion"] == "ce" and meta["updates"] > 0
     assert meta["parameters"] == sum(p.numel() for p in loaded.model.parameters() if p.requires_grad)
+    # the held-out utterances (20 % of 10, seeded), for sequence training to hold out the same
+    heldout = (exp / HELDOUT_LIST).read_text().split()
+    assert heldout == split_heldout(sorted(feats), DataConfig(heldout_fraction=0.2))[1] and len(heldout) == 2
     again = run(repo_root, *args)
     assert again.returncode == 0 and "trained already" in again.stdout

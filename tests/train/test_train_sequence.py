@@ -4,8 +4,10 @@ MMI through ``train_sequence`` (the generic Trainer) with SGD and NGHF."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from nghf.models.priors import log_priors_from_counts, pdf_counts
 from nghf.models.tdnn import TdnnConfig
 from nghf.optim.factory import load_optim_config
 from nghf.optim.first_order import FirstOrderConfig
-from nghf.train.data import DataConfig, split_heldout
+from nghf.train.data import DataConfig, split_heldout, write_heldout_list
 from nghf.train.relattice import RegenerateConfig
 from nghf.train.sequence import SequenceExamples, SequenceUpdates, UpdatePlan, check_examples
 from nghf.train.sequence_run import SequenceTrainer, TrainSeqConfig, train_sequence
@@ -267,6 +269,29 @@ def test_second_order_steps_can_be_judged_on_the_heldout_set(setup, tmp_path):
         UpdatePlan(validation_from="heldout", validation_utts=3)
     with pytest.raises(ValueError, match="validation_from"):
         UpdatePlan(validation_from="dev")
+
+
+def test_sequence_training_holds_out_what_the_ce_model_held_out(setup, tmp_path):
+    """With the CE model's heldout_utts.txt beside it, sequence training holds out exactly those
+    utterances (not its own seeded draw); with data.heldout_from_init false, its own draw."""
+    root = setup["root"]
+    ce = tmp_path / "ce"
+    ce.mkdir()
+    shutil.copy(root / "ce" / "final.mdl", ce / "final.mdl")
+    data = TrainSeqConfig().data.__class__(heldout_fraction=0.15, batch_frames=200)
+    utts = sorted(line.split()[0] for line in (setup["data"] / "utt2spk").read_text().splitlines())
+    own = split_heldout(utts, DataConfig(heldout_fraction=0.15, max_heldout_utts=100, seed=0))[1]
+    ce_list = [u for u in utts if u not in own][:3] + ["not-an-utterance"]
+    write_heldout_list(ce, ce_list)
+    opt = FirstOrderConfig(kind="sgd", lr=0.1)
+    for from_init in (True, False):
+        config = TrainSeqConfig(epochs=1, data=dataclasses.replace(data, heldout_from_init=from_init),
+                                first_order=UpdatePlan(utts_per_update=4, max_updates_per_epoch=1))
+        out = tmp_path / f"from_init_{from_init}"
+        train_sequence(config, setup["data"], setup["ali"], setup["den"], ce / "final.mdl", out, setup["crit"], opt)
+        meta = json.loads((out / "meta.json").read_text())
+        assert meta["heldout_utterances"] == (3 if from_init else len(own))
+        assert meta["train_utterances"] + meta["heldout_utterances"] == len(utts) - meta["left_out"]
 
 
 def test_lattices_regenerated_on_the_fly_and_resumed_exactly(setup, tmp_path):

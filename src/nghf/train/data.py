@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ import torch
 from nghf.data.batch import IGNORE_TARGET, SequenceBatch
 from nghf.data.nnfeats import DataError
 from nghf.models.base import AcousticModel
+from nghf.utils.atomic import atomic_write_text
 from nghf.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -116,6 +118,27 @@ def split_heldout(utts: Sequence[str], config: DataConfig) -> tuple[list[str], l
     rng = np.random.default_rng([config.seed, 7919])
     held = set(rng.choice(len(utts), size=n, replace=False).tolist()) if n else set()
     return [u for i, u in enumerate(utts) if i not in held], [u for i, u in enumerate(utts) if i in held]
+
+
+HELDOUT_LIST = "heldout_utts.txt"
+"""The held-out utterance ids a CE training run writes beside its model, one per line:
+sequence training starting from that model holds out the same utterances."""
+
+
+def write_heldout_list(out_dir: str | Path, utts: Sequence[str]) -> Path:
+    """``out_dir/heldout_utts.txt``: the held-out utterances of a training run."""
+    path = Path(out_dir) / HELDOUT_LIST
+    atomic_write_text(path, "".join(f"{u}\n" for u in utts))
+    return path
+
+
+def read_heldout_list(model_path: str | Path) -> list[str] | None:
+    """The held-out utterances written beside ``model_path`` (``None`` when there is no list,
+    e.g. a model trained before the lists were written)."""
+    path = Path(model_path).parent / HELDOUT_LIST
+    if not path.is_file():
+        return None
+    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
 
 
 class ChunkedData:

@@ -37,6 +37,7 @@ from nghf.train.data import (
     pair_features_alignments,
     split_heldout,
     utterance_batches,
+    write_heldout_list,
 )
 from nghf.train.schedule import LrSchedule, ScheduleConfig
 from nghf.train.trainer import EpochRecord, Trainer
@@ -214,6 +215,8 @@ def train_model(
             dump_config(optim_config, out_dir / "optim_config.yaml")
         dump_config(model_config, out_dir / "model_config.yaml")
     data = load_frame_data(config, data_dir, ali_path, num_pdfs)
+    if main_rank:
+        write_heldout_list(out_dir, data.heldout)
     trainer = build_ce_trainer(config, model_config, data, num_pdfs, optim, out_dir, device, reducer)
     if resume:
         if (out_dir / LAST).is_file():

@@ -54,6 +54,11 @@ class SequenceDataConfig:
     max_bad_share: float = 0.05
     """Share of utterances that may lack a lattice/alignment or have mismatched lengths."""
     seed: int = 0
+    heldout_from_init: bool = True
+    """Hold out the utterances the initial (CE) model held out, read from its
+    ``heldout_utts.txt``, so that the held-out set is data no model was trained on whatever
+    the corpus size (``heldout_fraction`` and ``max_heldout_utts`` are then unused). Without
+    that list (an older model), or when false: the seeded split of this config."""
 
     def __post_init__(self) -> None:
         if self.batch_frames < 1 or self.heldout_batch_frames < 1 or self.ali_tolerance < 0:

@@ -45,7 +45,7 @@ from nghf.models.factory import num_parameters
 from nghf.models.io import LoadedModel, load_model, save_model
 from nghf.optim.factory import build_updater, is_first_order, optimiser_name
 from nghf.train.checkpoint import LAST
-from nghf.train.data import DataConfig, split_heldout
+from nghf.train.data import DataConfig, read_heldout_list, split_heldout
 from nghf.train.relattice import LatticeRefresher, OverlayLattices, RegenerateConfig
 from nghf.train.run import seed_everything
 from nghf.train.schedule import LrSchedule, ScheduleConfig
@@ -286,12 +286,23 @@ def write_run_configs(out_dir: Path, config: TrainSeqConfig, inputs: SequenceInp
     atomic_write_text(out_dir / "bad_utts.txt", "".join(f"{u} {r}\n" for u, r in sorted(inputs.bad.items())))
 
 
-def split_utterances(config: TrainSeqConfig, plan: UpdatePlan, utts: list[str]) -> UtteranceSplit:
-    """The seeded held-out split, then the plan's validation utterances: out of training, or
-    the held-out set itself (``validation_from: heldout``)."""
-    train, heldout = split_heldout(utts, DataConfig(heldout_fraction=config.data.heldout_fraction,
-                                                    max_heldout_utts=config.data.max_heldout_utts,
-                                                    seed=config.data.seed))
+def split_utterances(config: TrainSeqConfig, plan: UpdatePlan, utts: list[str],
+                     init_heldout: Sequence[str] | None = None) -> UtteranceSplit:
+    """The held-out set (the initial model's, ``init_heldout``, when given and
+    ``data.heldout_from_init``; else the seeded split), then the plan's validation utterances:
+    out of training, or the held-out set itself (``validation_from: heldout``)."""
+    if config.data.heldout_from_init and init_heldout is not None:
+        held = set(init_heldout) & set(utts)
+        if not held:
+            raise ValueError(f"none of the {len(init_heldout)} utterances the initial model held out "
+                             "is usable here; set data.heldout_from_init: false to draw a new held-out set")
+        train, heldout = sorted(u for u in utts if u not in held), sorted(held)
+        log.info("held out the %d utterances the initial model held out (%d of its list not usable here)",
+                 len(heldout), len(set(init_heldout)) - len(heldout))
+    else:
+        train, heldout = split_heldout(utts, DataConfig(heldout_fraction=config.data.heldout_fraction,
+                                                        max_heldout_utts=config.data.max_heldout_utts,
+                                                        seed=config.data.seed))
     if plan.validation_from == "heldout":
         if not heldout:
             raise ValueError("validation_from: heldout needs a held-out set (data.heldout_fraction > 0)")
@@ -449,7 +460,7 @@ def train_sequence(
     if main_rank:
         write_run_configs(out_dir, config, inputs, optim_config)
     plan = config.first_order if is_first_order(optim_config) else config.second_order
-    split = split_utterances(config, plan, list(inputs.fitted))
+    split = split_utterances(config, plan, list(inputs.fitted), read_heldout_list(init_model))
     trainer = build_trainer(config, plan, inputs, split, optim_config, out_dir, device, reducer, den_graph,
                             trans_model, ali_dir)
     start_or_resume(trainer, resume, out_dir, main_rank)
