@@ -17,7 +17,7 @@ def ce_sweep(load_bench):
 
 def test_recurrent_models_start_from_the_recipes_recurrent_config(ce_sweep):
     assert ce_sweep.default_train_config("lstm") == REPO / "conf" / "train_ce_recurrent.yaml"
-    assert ce_sweep.default_train_config("rnn") == REPO / "conf" / "train_ce_recurrent.yaml"
+    assert ce_sweep.default_train_config("rnn") == REPO / "conf" / "train_ce_rnn.yaml"
     assert ce_sweep.default_train_config("tdnn") == REPO / "conf" / "train_ce.yaml"
 
 
