@@ -67,16 +67,17 @@ def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
     from nghf.models.io import load_model, save_model
     from nghf.optim.base import UpdateProblem
     from nghf.optim.factory import build_updater, load_optim_config
-    from nghf.train.data import DataConfig, split_heldout
+    from nghf.train.data import read_heldout_list
     from nghf.train.sequence import SequenceExamples, check_examples
-    from nghf.train.sequence_run import TrainSeqConfig, freeze_norm_layers
+    from nghf.train.sequence_run import TrainSeqConfig, freeze_norm_layers, split_utterances
     from nghf.train.trainer import count_frames
     from nghf.utils.config import load_config
 
     exp, data = Path(args.exp), Path(args.data)
     seq = load_config(TrainSeqConfig, REPO / "conf" / "train_seq.yaml")
     plan = seq.second_order
-    loaded = load_model(exp / "tdnn_ce" / "final.mdl", "cpu")
+    init_model = exp / "tdnn_ce" / "final.mdl"
+    loaded = load_model(init_model, "cpu")
     criterion = load_sequence_criterion(REPO / "conf" / f"criterion_{job.criterion}.yaml", loaded.log_priors,
                                         [f"silence_phones=[{_silence(data)}]"])
     feats = read_features(data / "train", norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
@@ -85,11 +86,8 @@ def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
                                seq.data.ali_tolerance, seq.data.max_bad_share)
     examples = SequenceExamples(feats, fitted, store, loaded.model.subsampling)
     # the recipe's splits: held-out (model selection) and validation (judges the steps)
-    train, heldout = split_heldout(list(fitted), DataConfig(heldout_fraction=seq.data.heldout_fraction,
-                                                            max_heldout_utts=seq.data.max_heldout_utts,
-                                                            seed=seq.data.seed))
-    train, validation = split_heldout(train, DataConfig(heldout_fraction=0.5, max_heldout_utts=plan.validation_utts,
-                                                        seed=seq.data.seed + 1))
+    split = split_utterances(seq, plan, list(fitted), read_heldout_list(init_model))
+    train, heldout, validation = split.train, split.heldout, split.validation
     gen = torch.Generator().manual_seed(job.seed)
     order = [train[i] for i in torch.randperm(len(train), generator=gen).tolist()]
     n_curv = args.curvature_utts or max(1, round(plan.curvature_fraction * args.utts_per_update))

@@ -84,7 +84,6 @@ def decode_sets(sys_dir: Path, exp: Path, data: Path, sets: Sequence[str], decod
                     str(sys_dir / f"decode_{x}")], log, tool)
 
 
-
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     """The options every sweep over a finished recipe run has: where the run is, the grid, and
     how its points are decoded (as the recipe decodes)."""

@@ -29,6 +29,7 @@ def test_training_configs_load(repo_root: Path) -> None:
     assert recurrent.optimizer.lr > tdnn.optimizer.lr
     rnn = load_config(TrainConfig, repo_root / "conf/train_ce_rnn.yaml")
     assert rnn.data.chunk_width == 32 and dataclasses.replace(rnn, data=recurrent.data) == recurrent
+    assert rnn.data == dataclasses.replace(recurrent.data, chunk_width=32)  # the only difference
     seq = load_config(TrainSeqConfig, repo_root / "conf/train_seq.yaml")
     assert seq.second_order.utts_per_update > seq.first_order.utts_per_update
     assert load_config(CorpusConfig, repo_root / "conf/corpus.yaml").default.train > 0

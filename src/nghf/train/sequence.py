@@ -90,8 +90,8 @@ class UpdatePlan:
     validation_from: str = "train"
     """Where the judging utterances come from: ``train`` (``validation_utts`` training
     utterances, seen by the CE model) or ``heldout`` (the held-out set itself: the utterances the
-    CE model held out too, when both use the same split, so steps are judged on data no model
-    was fitted to, as Kingsbury et al. 2012 do; ``validation_utts`` must then be 0)."""
+    CE model held out too, see ``SequenceDataConfig.heldout_from_init``, so steps are judged on
+    data no model was fitted to, as Kingsbury et al. 2012 do; ``validation_utts`` must then be 0)."""
 
     def __post_init__(self) -> None:
         if self.utts_per_update < 1 or not 0 <= self.curvature_fraction <= 1:
