@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,9 +35,10 @@ from sweeplib import (
     parse_grid,
     point_name,
     run_logged,
+    score_point,
+    write_sweep_json,
 )
 
-from nghf.score.decode_dir import best_scored, read_summary, tune_and_apply
 from nghf.utils.jsonl import read_jsonl
 
 SECTIONS = ("train", "model")
@@ -111,12 +111,7 @@ def main() -> None:
         if args.decode:
             sets = ["dev", "eval"] if args.eval else ["dev"]
             decode_sets(sys_dir, exp, data, sets, args.decode_opts, args.nj, log, TOOL)
-            if args.eval:
-                lmwt, dev_counts, eval_counts = tune_and_apply(sys_dir / "decode_dev", sys_dir / "decode_eval")
-                row.update(lmwt=lmwt, dev_wer=dev_counts["wer"], eval_wer=eval_counts["wer"])
-            else:
-                lmwt, dev_counts = best_scored(read_summary(sys_dir / "decode_dev"))
-                row.update(lmwt=lmwt, dev_wer=dev_counts["wer"])
+            row.update(score_point(sys_dir, args.eval))
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\n{'system':44s} {'epochs':>6s} {'updates':>7s} {'train s':>8s} {'held-out acc':>12s} "
@@ -126,10 +121,7 @@ def main() -> None:
         print(f"{r['name']:44s} {r['epochs']:6d} {r['updates']!s:>7s} {r['train_seconds'] or 0:8.0f} "
               f"{r['heldout_acc']:12.4f} {best:>12s} "
               f"{r['heldout_loss']:13.4f} {r.get('dev_wer', '–')!s:>8s} {r.get('eval_wer', '–')!s:>8s}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"args": vars(args), "train_config": str(train_conf), "rows": rows},
-                                          indent=2) + "\n")
-    print(f"wrote {args.json}", file=sys.stderr)
+    write_sweep_json(args.json, {"args": vars(args), "train_config": str(train_conf), "rows": rows})
 
 
 if __name__ == "__main__":

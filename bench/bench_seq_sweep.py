@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -33,9 +32,9 @@ from sweeplib import (
     parse_grid,
     point_name,
     run_logged,
+    score_point,
+    write_sweep_json,
 )
-
-from nghf.score.decode_dir import best_scored, read_summary, tune_and_apply
 
 SECTIONS = ("optim", "criterion", "train")
 TOOL = "bench_seq_sweep"
@@ -86,12 +85,7 @@ def main() -> None:
                "updates_run": meta.get("updates_run"), "train_seconds": meta.get("train_seconds"),
                "train_wall_seconds": round(train_wall, 1),
                "selected_heldout_loss": meta.get("selected_heldout_loss")}
-        if args.eval:
-            lmwt, dev_counts, eval_counts = tune_and_apply(sys_dir / "decode_dev", sys_dir / "decode_eval")
-            row.update(lmwt=lmwt, dev_wer=dev_counts["wer"], eval_wer=eval_counts["wer"])
-        else:
-            lmwt, dev_counts = best_scored(read_summary(sys_dir / "decode_dev"))
-            row.update(lmwt=lmwt, dev_wer=dev_counts["wer"])
+        row.update(score_point(sys_dir, args.eval))
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\n{'system':40s} {'updates':>7s} {'train s':>8s} {'held-out':>9s} {'LMWT':>5s} {'dev WER':>8s} {'eval WER':>8s}")
@@ -100,9 +94,7 @@ def main() -> None:
         print(f"{r['name']:40s} {r['updates']!s:>7s} {r['train_seconds'] or 0:8.0f} "
               f"{held if held is None else round(held, 4)!s:>9s} {r['lmwt']!s:>5s} {r['dev_wer']!s:>8s} "
               f"{r.get('eval_wer', '–')!s:>8s}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2) + "\n")
-    print(f"wrote {args.json}", file=sys.stderr)
+    write_sweep_json(args.json, {"args": vars(args), "rows": rows})
 
 
 if __name__ == "__main__":

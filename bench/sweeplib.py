@@ -1,4 +1,4 @@
-"""What the recipe sweeps (bench_seq_sweep.py, bench_ce_sweep.py) share: grids, names, logged runs.
+"""What the recipe sweeps (bench_seq_sweep.py, bench_ce_sweep.py) share: grids, names, logged runs, scoring.
 
 A grid is ``SECTION:KEY=V1,V2,...``; several grid options form their product, and each point
 is a list of ``(section, key, value)``. Each sweep names its own sections (which config a key
@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import shlex
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+
+from nghf.score.decode_dir import best_scored, read_summary, tune_and_apply
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_DECODE_OPTS = "--acwt 0.2 --beam 11 --lattice-beam 7 --min-lmwt 2 --max-lmwt 26"
@@ -93,3 +97,21 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS,
                         help=f"decoding options (default: {RECIPE_DECODE_OPTS!r}, the recipe's)")
     parser.add_argument("--nj", type=int, default=2, help="decoding jobs (default: 2)")
+
+
+def score_point(sys_dir: Path, with_eval: bool) -> dict:
+    """A decoded point's LM weight and WERs: the weight with the lowest dev WER, and with
+    ``with_eval`` eval at that same weight (eval never chooses)."""
+    if with_eval:
+        lmwt, dev_counts, eval_counts = tune_and_apply(sys_dir / "decode_dev", sys_dir / "decode_eval")
+        return {"lmwt": lmwt, "dev_wer": dev_counts["wer"], "eval_wer": eval_counts["wer"]}
+    lmwt, dev_counts = best_scored(read_summary(sys_dir / "decode_dev"))
+    return {"lmwt": lmwt, "dev_wer": dev_counts["wer"]}
+
+
+def write_sweep_json(path: str | Path, payload: dict) -> None:
+    """Write a sweep's results file (the options and one row per point), creating its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {path}", file=sys.stderr)

@@ -1,7 +1,8 @@
-"""bench/sweeplib.py: grid parsing, system names, overrides and config copies of a grid point."""
+"""bench/sweeplib.py: grid parsing, system names, overrides, config copies of a grid point, scoring and results files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,23 @@ def test_config_copy_sets_only_the_points_section_keys(sweeplib, tmp_path):
     base.update(lr=0.003)
     base["cg"]["max_iters"] = 8
     assert got == base
+
+
+def _scored(decode_dir: Path, wers: dict[str, float]) -> None:
+    (decode_dir / "scoring").mkdir(parents=True)
+    best = min(wers, key=lambda k: (wers[k], float(k)))
+    summary = {"best_lmwt": float(best), "lmwt": {k: {"wer": w} for k, w in wers.items()}}
+    (decode_dir / "scoring" / "summary.json").write_text(json.dumps(summary))
+
+
+def test_score_point_tunes_the_lm_weight_on_dev_and_applies_it_to_eval(sweeplib, tmp_path):
+    _scored(tmp_path / "decode_dev", {"7": 30.0, "8": 29.0, "9": 31.0})
+    _scored(tmp_path / "decode_eval", {"7": 25.0, "8": 28.0, "9": 27.0})  # eval's own best (7) is not taken
+    assert sweeplib.score_point(tmp_path, with_eval=True) == {"lmwt": 8.0, "dev_wer": 29.0, "eval_wer": 28.0}
+    assert sweeplib.score_point(tmp_path, with_eval=False) == {"lmwt": 8.0, "dev_wer": 29.0}
+
+
+def test_write_sweep_json_creates_the_folder(sweeplib, tmp_path):
+    out = tmp_path / "sub" / "sweep.json"
+    sweeplib.write_sweep_json(out, {"rows": [{"name": "a"}]})
+    assert json.loads(out.read_text()) == {"rows": [{"name": "a"}]}
