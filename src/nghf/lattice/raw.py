@@ -83,6 +83,14 @@ class RawLattice:
         cols = (self.src, self.dst, self.ilabel, self.olabel, self.graph_cost, self.ac_cost)
         return np.column_stack(cols).astype(np.float64).reshape(-1, 6)
 
+    def with_word_penalty(self, penalty: float) -> RawLattice:
+        """This lattice with ``penalty`` added to the graph cost of every arc that emits a word
+        (Kaldi's ``lattice-add-penalty --word-ins-penalty``): at LM weight ``w`` each word of a
+        path then costs ``w * penalty`` more, so a positive penalty favours shorter hypotheses."""
+        if penalty == 0.0:
+            return self
+        return dataclasses.replace(self, graph_cost=self.graph_cost + penalty * (self.olabel != 0))
+
     def topological_order(self) -> list[int]:
         """States in an order where every arc goes forward (Kahn); cyclic lattices are errors."""
         indeg = np.bincount(self.dst, minlength=self.num_states).tolist()

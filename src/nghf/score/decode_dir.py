@@ -74,13 +74,15 @@ def decoding_acoustic_scale(decode_dir: Path) -> float:
 
 
 def sweep_best_words(lattices: Mapping[str, RawLattice], id2word: Mapping[int, str],
-                     lm_weights: Sequence[float]) -> list[dict[str, list[str]]]:
+                     lm_weights: Sequence[float], word_ins_penalty: float = 0.0) -> list[dict[str, list[str]]]:
     """Word sequences (``words.txt`` symbols) of the best paths at each of ``lm_weights``: the
     word ids and costs of :func:`nghf.lattice.raw.sweep_best_paths` (all lattices swept
-    together) mapped to words."""
+    together) mapped to words. ``word_ins_penalty`` is added to the graph cost of every word
+    (Kaldi scoring's ``word_ins_penalty``; :meth:`RawLattice.with_word_penalty`)."""
     out: list[dict[str, list[str]]] = [{} for _ in lm_weights]
     utts = list(lattices)
-    swept = sweep_best_paths([lattices[u] for u in utts], lm_weights, names=[f"utterance {u}" for u in utts])
+    swept = sweep_best_paths([lattices[u].with_word_penalty(word_ins_penalty) for u in utts], lm_weights,
+                             names=[f"utterance {u}" for u in utts])
     for utt, paths in zip(utts, swept, strict=True):
         for hyps, (ids, _) in zip(out, paths, strict=True):
             missing = [i for i in ids if i not in id2word]
