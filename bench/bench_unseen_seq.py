@@ -13,6 +13,11 @@ same start and on the same number of utterances:
 - **unseen**: on as many utterances drawn from the rest, which the CE model never saw (a
   seeded 5 % of them held out, since none of the CE model's held-out utterances is there).
 
+With ``--xent-control W`` a control is trained on the unseen utterances as well: the same
+optimiser, data and number of updates, but the criterion is F-smoothed MMI with weight ``W``
+(e.g. 0.99: 99 % frame cross-entropy), so that a gain of the unseen sequence systems can be
+told apart from what any further training on new utterances gives.
+
 Denominator lattices of each arm come from that CE model (``steps/make_denlats.sh`` with the
 recipe's options); numerators from the recipe's tri2 alignments. Every system is decoded on
 dev and eval as the recipe decodes (LM weight tuned on dev), and each sequence system is
@@ -72,6 +77,8 @@ def main() -> None:
     parser.add_argument("--criteria", default="mmi", help="comma-separated criteria, conf/criterion_<x>.yaml (default: mmi)")
     parser.add_argument("--optimiser", default="nghf", help="optimiser, conf/optim_<x>.yaml (default: nghf)")
     parser.add_argument("--arms", default="seen,unseen", help="which sequence-training data: seen, unseen or both")
+    parser.add_argument("--xent-control", type=float, default=0.0,
+                        help="F-smoothing weight of a control on the unseen arm (0: none; e.g. 0.99)")
     parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS, help="decoding options (default: the recipe's)")
     parser.add_argument("--nj", type=int, default=2, help="parallel jobs for lattices and decoding (default: 2)")
     parser.add_argument("--out-dir", default="", help="where data, models and logs go (default: <exp>/unseen_seq)")
@@ -110,16 +117,19 @@ def main() -> None:
         # The seen arm holds out the CE model's own held-out list, as the recipe does; the
         # unseen arm has none of those utterances and draws its own.
         overrides = "" if arm == "seen" else "data.heldout_from_init=false"
-        for crit in [c for c in args.criteria.split(",") if c]:
-            name = f"tdnn_{crit}_{args.optimiser}_{arm}"
+        systems_of_arm = [(f"tdnn_{c}_{args.optimiser}_{arm}", c, silence) for c in args.criteria.split(",") if c]
+        if arm == "unseen" and args.xent_control:
+            systems_of_arm.append((f"tdnn_xent{args.xent_control:g}_{args.optimiser}_{arm}", "mmi",
+                                   f"{silence} xent_weight={args.xent_control:g}"))
+        for name, crit, crit_overrides in systems_of_arm:
             sys_dir = out / name
             run_logged(["steps/train_seq.sh", "--optim-config", f"conf/optim_{args.optimiser}.yaml",
-                        "--criterion-config", f"conf/criterion_{crit}.yaml", "--criterion-overrides", silence,
+                        "--criterion-config", f"conf/criterion_{crit}.yaml", "--criterion-overrides", crit_overrides,
                         "--train-config", "conf/train_seq.yaml", "--overrides", overrides,
                         "--den-graph", str(exp / "tri2/graph_bg"), str(arm_data[arm]), str(exp / "tri2_ali"),
                         str(denlats), str(ce_dir), str(sys_dir)], log, TOOL)
             decode_sets(sys_dir, exp, data, ["dev", "eval"], args.decode_opts, args.nj, log, TOOL)
-            rows.append({"name": name, "arm": arm, "criterion": crit,
+            rows.append({"name": name, "arm": arm, "criterion": crit, "criterion_overrides": crit_overrides,
                          "utterances": len(ce_utts if arm == "seen" else unseen_utts), **score_point(sys_dir, True)})
             systems[name] = sys_dir
             print(rows[-1], file=sys.stderr, flush=True)
@@ -128,6 +138,8 @@ def main() -> None:
     for crit in [c for c in args.criteria.split(",") if c]:
         if {"seen", "unseen"} <= set(arms):
             pairs.append(f"tdnn_{crit}_{args.optimiser}_unseen:tdnn_{crit}_{args.optimiser}_seen")
+        if "unseen" in arms and args.xent_control:
+            pairs.append(f"tdnn_{crit}_{args.optimiser}_unseen:tdnn_xent{args.xent_control:g}_{args.optimiser}_unseen")
     pair_json = out / "pairs.json"
     cmp_args = [a for n, d in systems.items() for a in ("--system", f"{n}={d}")]
     cmp_args += [a for p in pairs for a in ("--pair", p)] + ["--json", str(pair_json)]
