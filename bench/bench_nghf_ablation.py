@@ -51,15 +51,13 @@ class Job:
     seed: int
 
 
-def _silence(data: Path) -> str:
-    return (data / "lang" / "phones" / "silence.csl").read_text().strip().replace(":", ",")
-
-
 def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
     """Train one (criterion, method, seed) for ``args.updates`` updates; save its model."""
     import torch
 
     torch.set_num_threads(1)
+    from sweeplib import silence_override
+
     from nghf.criteria.factory import load_sequence_criterion
     from nghf.data.nnfeats import read_features
     from nghf.lattice.numerator import read_frame_alignments
@@ -79,7 +77,7 @@ def run_job(job: Job, args: argparse.Namespace) -> dict[str, Any]:
     init_model = exp / "tdnn_ce" / "final.mdl"
     loaded = load_model(init_model, "cpu")
     criterion = load_sequence_criterion(REPO / "conf" / f"criterion_{job.criterion}.yaml", loaded.log_priors,
-                                        [f"silence_phones=[{_silence(data)}]"])
+                                        [silence_override(data)])
     feats = read_features(data / "train", norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
     store = LatticeStore(exp / "tdnn_denlats")
     fitted, _ = check_examples(feats, read_frame_alignments(exp / "tri2_ali"), store, loaded.model.subsampling,

@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 import torch
+from sweeplib import silence_override
 from timinglib import best_time
 
 from nghf.criteria.factory import load_sequence_criterion
@@ -67,9 +68,8 @@ def main() -> None:
     exp, data = Path(args.exp), Path(args.data)
     device = torch.device(args.device)
     loaded = load_model(exp / "tdnn_ce" / "final.mdl", "cpu")
-    silence = (data / "lang" / "phones" / "silence.csl").read_text().strip().replace(":", ",")
     criterion = load_sequence_criterion(REPO / "conf" / "criterion_mmi.yaml", loaded.log_priors,
-                                        [f"silence_phones=[{silence}]"])
+                                        [silence_override(data)])
     feats = read_features(data / "train", norm_vars=loaded.features.norm_vars, use_cmvn=loaded.features.apply_cmvn)
     store = LatticeStore(exp / "tdnn_denlats")
     fitted, _ = check_examples(feats, read_frame_alignments(exp / "tri2_ali"), store, loaded.model.subsampling, 2, 0.05)

@@ -33,6 +33,7 @@ from sweeplib import (
     point_name,
     run_logged,
     score_point,
+    silence_override,
     write_sweep_json,
 )
 
@@ -59,7 +60,7 @@ def main() -> None:
     exp, data = Path(args.exp).resolve(), Path(args.data).resolve()
     out_dir = Path(args.out_dir).resolve() if args.out_dir else exp / "sweep"
     prefix = args.name or f"{args.model}_{args.criterion}_{args.optimiser}"
-    silence = "silence_phones=[" + (data / "lang/phones/silence.csl").read_text().strip().replace(":", ",") + "]"
+    silence = silence_override(data)
     ali = Path(args.ali_dir).resolve() if args.ali_dir else exp / "tri2_ali"
     denlats = Path(args.denlat_dir).resolve() if args.denlat_dir else exp / f"{args.model}_denlats"
     rows = []

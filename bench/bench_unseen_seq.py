@@ -19,7 +19,7 @@ optimiser, data and number of updates, but the criterion is F-smoothed MMI with 
 told apart from what any further training on new utterances gives.
 
 Denominator lattices of each arm come from that CE model (``steps/make_denlats.sh`` with the
-recipe's options); numerators from the recipe's tri2 alignments. Every system is decoded on
+recipe's options, ``--nj`` jobs as for decoding); numerators from the recipe's tri2 alignments. Every system is decoded on
 dev and eval as the recipe decodes (LM weight tuned on dev), and each sequence system is
 tested against the CE model and the two arms against each other (``compare_systems.py``:
 MAPSSWE and the paired speaker bootstrap). Finished steps are kept (rerun to resume).
@@ -39,11 +39,12 @@ from pathlib import Path
 
 import compare_systems
 from sweeplib import (
-    RECIPE_DECODE_OPTS,
     REPO,
+    add_recipe_options,
     decode_sets,
     run_logged,
     score_point,
+    silence_override,
     write_sweep_json,
 )
 
@@ -70,8 +71,7 @@ def split_utterances(utts: Sequence[str], ce_share: float, seed: int) -> tuple[l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exp", default="exp", help="the recipe's exp dir (default: exp)")
-    parser.add_argument("--data", default="data", help="the recipe's data dir (default: data)")
+    add_recipe_options(parser, grid=False)
     parser.add_argument("--ce-share", type=float, default=0.4, help="share of the training utterances for CE (default: 0.4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
     parser.add_argument("--criteria", default="mmi", help="comma-separated criteria, conf/criterion_<x>.yaml (default: mmi)")
@@ -79,8 +79,6 @@ def main() -> None:
     parser.add_argument("--arms", default="seen,unseen", help="which sequence-training data: seen, unseen or both")
     parser.add_argument("--xent-control", type=float, default=0.0,
                         help="F-smoothing weight of a control on the unseen arm (0: none; e.g. 0.99)")
-    parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS, help="decoding options (default: the recipe's)")
-    parser.add_argument("--nj", type=int, default=2, help="parallel jobs for lattices and decoding (default: 2)")
     parser.add_argument("--out-dir", default="", help="where data, models and logs go (default: <exp>/unseen_seq)")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "bench_unseen_seq.json"),
                         help="results file (default: bench/results/bench_unseen_seq.json)")
@@ -89,6 +87,7 @@ def main() -> None:
     exp, data = Path(args.exp).resolve(), Path(args.data).resolve()
     out = Path(args.out_dir).resolve() if args.out_dir else exp / "unseen_seq"
     arms = [a for a in args.arms.split(",") if a]
+    criteria = [c for c in args.criteria.split(",") if c]
     if not arms or set(arms) - {"seen", "unseen"}:
         raise SystemExit(f"{TOOL}: --arms must list seen and/or unseen, got {args.arms!r}")
     log = out / "log" / f"{TOOL}.log"
@@ -109,7 +108,7 @@ def main() -> None:
     decode_sets(ce_dir, exp, data, ["dev", "eval"], args.decode_opts, args.nj, log, TOOL)
     rows = [{"name": "tdnn_ce", "arm": "ce", "utterances": len(ce_utts), **score_point(ce_dir, True)}]
     systems = {"ce": ce_dir}
-    silence = "silence_phones=[" + (data / "lang/phones/silence.csl").read_text().strip().replace(":", ",") + "]"
+    silence = silence_override(data)
     for arm in arms:
         denlats = out / f"tdnn_denlats_{arm}"
         run_logged(["steps/make_denlats.sh", "--nj", str(args.nj), *DENLAT_OPTS, "--ali-dir", str(exp / "tri2_ali"),
@@ -117,7 +116,7 @@ def main() -> None:
         # The seen arm holds out the CE model's own held-out list, as the recipe does; the
         # unseen arm has none of those utterances and draws its own.
         overrides = "" if arm == "seen" else "data.heldout_from_init=false"
-        systems_of_arm = [(f"tdnn_{c}_{args.optimiser}_{arm}", c, silence) for c in args.criteria.split(",") if c]
+        systems_of_arm = [(f"tdnn_{c}_{args.optimiser}_{arm}", c, silence) for c in criteria]
         if arm == "unseen" and args.xent_control:
             systems_of_arm.append((f"tdnn_xent{args.xent_control:g}_{args.optimiser}_{arm}", "mmi",
                                    f"{silence} xent_weight={args.xent_control:g}"))
@@ -135,7 +134,7 @@ def main() -> None:
             print(rows[-1], file=sys.stderr, flush=True)
 
     pairs = [f"{n}:ce" for n in systems if n != "ce"]
-    for crit in [c for c in args.criteria.split(",") if c]:
+    for crit in criteria:
         if {"seen", "unseen"} <= set(arms):
             pairs.append(f"tdnn_{crit}_{args.optimiser}_unseen:tdnn_{crit}_{args.optimiser}_seen")
         if "unseen" in arms and args.xent_control:

@@ -88,12 +88,20 @@ def decode_sets(sys_dir: Path, exp: Path, data: Path, sets: Sequence[str], decod
                     str(sys_dir / f"decode_{x}")], log, tool)
 
 
-def add_recipe_options(parser: argparse.ArgumentParser) -> None:
-    """The options every sweep over a finished recipe run has: where the run is, the grid, and
-    how its points are decoded (as the recipe decodes)."""
+def silence_override(data: Path) -> str:
+    """The criterion override ``silence_phones=[...]`` of a recipe's lang dir (MPFE/bMMI count
+    silence frames by phone class), as run.sh's sequence-training stage passes it."""
+    csl = (data / "lang" / "phones" / "silence.csl").read_text().strip()
+    return f"silence_phones=[{csl.replace(':', ',')}]"
+
+
+def add_recipe_options(parser: argparse.ArgumentParser, grid: bool = True) -> None:
+    """The options every sweep over a finished recipe run has: where the run is, the grid
+    (unless ``grid`` is false), and how its points are decoded (as the recipe decodes)."""
     parser.add_argument("--exp", default="exp", help="the recipe's exp dir (default: exp)")
     parser.add_argument("--data", default="data", help="the recipe's data dir (default: data)")
-    parser.add_argument("--grid", action="append", default=[], help="SECTION:KEY=V1,V2 (repeatable; product)")
+    if grid:
+        parser.add_argument("--grid", action="append", default=[], help="SECTION:KEY=V1,V2 (repeatable; product)")
     parser.add_argument("--decode-opts", default=RECIPE_DECODE_OPTS,
                         help=f"decoding options (default: {RECIPE_DECODE_OPTS!r}, the recipe's)")
     parser.add_argument("--nj", type=int, default=2, help="decoding jobs (default: 2)")

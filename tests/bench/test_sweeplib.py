@@ -70,3 +70,9 @@ def test_write_sweep_json_creates_the_folder(sweeplib, tmp_path):
     out = tmp_path / "sub" / "sweep.json"
     sweeplib.write_sweep_json(out, {"rows": [{"name": "a"}]})
     assert json.loads(out.read_text()) == {"rows": [{"name": "a"}]}
+
+
+def test_silence_override_is_the_lang_dirs_silence_phones_as_run_sh_passes_them(sweeplib, tmp_path):
+    (tmp_path / "lang" / "phones").mkdir(parents=True)
+    (tmp_path / "lang" / "phones" / "silence.csl").write_text("1:2:3:15\n")
+    assert sweeplib.silence_override(tmp_path) == "silence_phones=[1,2,3,15]"
