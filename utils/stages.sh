@@ -21,6 +21,8 @@
 # runs each through `run_part` (below): finished parts with unchanged options are kept, new
 # parts run, and changed parts are redone with NGHF_FORCE=true (so their steps do not skip on
 # their own done markers).
+# Each part that runs adds a line to `$stage_dir/part_times.tsv` (stage, name, part, seconds,
+# finished at), so a stage done over several invocations keeps the time of every part.
 
 stage_marker() {  # stage_marker N NAME
   echo "$stage_dir/.done/stage_$1.$2"
@@ -98,7 +100,7 @@ part_marker() {  # part_marker N NAME PART
 # runs with NGHF_FORCE=true, so the steps it calls redo their work. Under --force true every
 # part runs forced. The marker is written only when FN succeeds.
 run_part() {
-  local num=$1 name=$2 part=$3 options=$4 fn=$5 marker part_force=$force rc had_errexit=false
+  local num=$1 name=$2 part=$3 options=$4 fn=$5 marker part_force=$force rc had_errexit=false start
   shift 5
   marker=$(part_marker "$num" "$name" "$part")
   if [[ -f $marker && $force != true ]]; then
@@ -113,11 +115,17 @@ run_part() {
   rm -f "$marker"
   mkdir -p "$(dirname "$marker")"
   [[ $- == *e* ]] && had_errexit=true
+  start=$(date +%s)
   set +e
   (set -e; export NGHF_FORCE=$part_force; "$fn" "$@")
   rc=$?
   [[ $had_errexit == true ]] && set -e
   (( rc == 0 )) || return "$rc"
+  # One line per finished part: a stage resumed after an interruption (or run in several
+  # invocations) still has the time each of its parts took, which stage_times.tsv (the last
+  # invocation's time of the whole stage) does not keep.
+  printf '%s\t%s\t%s\t%s\t%s\n' "$num" "$name" "$part" "$(( $(date +%s) - start ))" "$(date '+%F %T')" \
+    >> "$stage_dir/part_times.tsv"
   printf '%s\n' "$options" > "$marker"
 }
 

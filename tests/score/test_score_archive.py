@@ -25,6 +25,7 @@ def _fake_run(run: Path) -> None:
         (nghf / f"decode_{x}").mkdir()
         (nghf / f"decode_{x}" / "best_wer").write_text(f"%WER 20.00 [ {x} ]\n")
     (exp / "stage_times.tsv").write_text("0\tcorpus\t12\n")
+    (exp / "part_times.tsv").write_text("11\tseq_train\ttdnn_mmi_nghf\t60\t2026-01-01 00:00:00\n")
     (exp / "tdnn_denlats").mkdir()
     (exp / "tdnn_denlats" / "stats.json").write_text("{}")
     infos = [SystemInfo("tri2", "gmm", "ml", "em", 20, None),
@@ -43,7 +44,7 @@ def test_archive_copies_the_inputs_and_renders_the_table_there(tmp_path, monkeyp
     rel = {str(f.relative_to(dest)) for f in files}
     assert {"exp/results.jsonl", "exp/tdnn_mmi_nghf/train_log.jsonl", "exp/tdnn_mmi_nghf/meta.json",
             "exp/tdnn_mmi_nghf/decode_dev/best_wer", "exp/tdnn_mmi_nghf/decode_eval/best_wer",
-            "exp/tdnn_mmi_nghf/dev_wer.jsonl", "exp/stage_times.tsv", "exp/tdnn_denlats/stats.json",
+            "exp/tdnn_mmi_nghf/dev_wer.jsonl", "exp/stage_times.tsv", "exp/part_times.tsv", "exp/tdnn_denlats/stats.json",
             "RESULTS.md", "plots/criterion_vs_updates.png", "plots/dev_wer_vs_updates.png"} <= rel
     text = (dest / "RESULTS.md").read_text()
     assert "](plots/criterion_vs_updates.png)" in text and "tdnn_mmi_nghf" in text

@@ -136,3 +136,23 @@ def test_marker_of_an_older_run_reruns_the_stage_and_keeps_finished_work(recipe:
     assert "stage 11 (seq_train): its marker records no options (an older run)" in proc.stdout
     assert calls == ["record tdnn_mmi_nghf/decode_dev", "record tdnn_mmi_sgd/decode_dev"]  # steps skipped themselves
     assert (done / "stage_11.seq_train").read_text().startswith("tdnn_mmi_sgd: ")
+
+
+def test_part_times_keep_one_line_per_finished_part_across_invocations(recipe: Path) -> None:
+    """A stage run in several invocations (interrupted, or a system added later) still has
+    each part's time: one line per part that ran, none for a part that was skipped."""
+    times = recipe.parent / "exp/part_times.tsv"
+
+    def parts() -> list[tuple[str, str, str]]:
+        rows = [line.split("\t") for line in times.read_text().splitlines()]
+        assert all(len(r) == 5 and r[3].isdigit() for r in rows), rows  # stage, name, part, seconds, finished at
+        return sorted((r[0], r[1], r[2]) for r in rows)
+
+    run(recipe)
+    first = [("11", "seq_train", "tdnn_mmi_nghf"), ("11", "seq_train", "tdnn_mmi_sgd"),
+             ("12", "seq_decode", "tdnn_mmi_nghf"), ("12", "seq_decode", "tdnn_mmi_sgd")]
+    assert parts() == first
+    run(recipe)  # everything done already: no new lines
+    assert parts() == first
+    run(recipe, "--optimisers", "sgd adam nghf")  # only the added system's parts
+    assert parts() == sorted([*first, ("11", "seq_train", "tdnn_mmi_adam"), ("12", "seq_decode", "tdnn_mmi_adam")])

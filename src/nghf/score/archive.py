@@ -5,7 +5,8 @@ relative paths kept (so the records still point at their files): the results fil
 system's per-update training log, ``meta.json`` and per-epoch ``dev_wer.jsonl``, each scored decode dir's ``best_wer``
 and the per-utterance scores the records name (``utt_scores``: the confidence intervals and
 significance tests of the table are computed from them),
-and from the run's experiment directory the per-stage times (``stage_times.tsv``) and the
+and from the run's experiment directory the per-stage and per-part times (``stage_times.tsv``,
+``part_times.tsv``: the time of each system's training and decoding, kept across resumed runs) and the
 denominator-lattice statistics (``*_denlats/stats.json``). It then renders ``RESULTS.md`` and
 the plots there with :func:`nghf.score.results.write_results`, so the archived table is
 generated from the archived data, never edited by hand.
@@ -78,7 +79,8 @@ def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = "."
             written.append(_copy(run_dir, _relative(str(rec["utt_scores"]), run_dir, "per-utterance scores"),
                                  dest, False))
     exp_rel = results_rel.parent
-    written.append(_copy(run_dir, exp_rel / "stage_times.tsv", dest, False))
+    for times in ("stage_times.tsv", "part_times.tsv"):
+        written.append(_copy(run_dir, exp_rel / times, dest, False))
     for stats in sorted((run_dir / exp_rel).glob("*_denlats/stats.json")):
         written.append(_copy(run_dir, stats.relative_to(run_dir), dest, False))
     archived_train = None
