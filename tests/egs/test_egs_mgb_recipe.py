@@ -145,7 +145,8 @@ def test_mgb_recipe_training_stages_on_tiny_corpus(egs_tiny_corpus: Path, tmp_pa
     log = [json.loads(line) for line in (exp / "tdnn_mmi_nghf/train_log.jsonl").read_text().splitlines()]
     updates = [r for r in log if r.get("cg_iterations") is not None]
     assert updates and all(1 <= r["cg_iterations"] <= 8 for r in updates)  # MGB optim_nghf.yaml
-    table, by_condition = (out / "RESULTS.md").read_text().split("\n## WER by condition\n")  # --train-data
+    text = (out / "RESULTS.md").read_text()
+    table, by_condition = text.split("\n## ")[0], text.split("\n## WER by condition\n")[1]  # --train-data
     assert "| tdnn_mmi_nghf | tdnn | mmi |" in by_condition
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith(("| system", "| ---"))]
     assert len(rows) == 34 and any(r.startswith("| tdnn_mmi_nghf | tdnn |") and "| mmi | nghf |" in r for r in rows)

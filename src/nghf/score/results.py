@@ -9,7 +9,9 @@ it and a marker when significant (:mod:`nghf.score.significance`, computed from 
 per-utterance scores the records name; records without them show "–" there). The same
 numbers go to ``significance.json`` beside the table. When a system was scored more than once
 the latest record counts. Systems expected by the recipe (``nghf.score.expected``) but not
-scored yet get a row of "–", so the table is the skeleton of the whole experiment. Plots
+scored yet get a row of "–", so the table is the skeleton of the whole experiment. The
+sequence-trained systems are also laid out as a paper's table, per model and criterion with
+the optimisers across (:mod:`nghf.score.results_grid`). Plots
 (matplotlib, Agg) are written as PNG beside the table from the per-update training logs
 named in the records (``train_log``): dev WER (per epoch from ``dev_wer.jsonl`` beside a
 log, ``nghf.score.dev_wer_log``, and of the final model) and training criterion against
@@ -35,6 +37,7 @@ from typing import Any
 
 from nghf.score.dev_wer_log import dev_wer_log_beside, read_dev_wer_log
 from nghf.score.expected import ExpectedSystem
+from nghf.score.results_grid import ce_by_model, render_grid
 from nghf.score.significance import (
     CONDITIONS,
     SignificanceConfig,
@@ -105,15 +108,11 @@ def _fmt_wer(rec: Mapping[str, Any] | None, interval: Mapping[str, Any] | None =
 def ce_baselines(systems: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
     """``system -> CE system of the same model`` for every non-CE system whose model has one
     (the first CE system of a model, in record order, when there are several)."""
-    ce_by_model: dict[str, str] = {}
-    for name, sets in systems.items():
-        any_rec = next(iter(sets.values()))
-        if str(any_rec.get("criterion", "")).lower() == "ce":
-            ce_by_model.setdefault(str(any_rec.get("model", "")), name)
+    ce_of_model = ce_by_model(systems)
     out = {}
     for name, sets in systems.items():
         any_rec = next(iter(sets.values()))
-        base = ce_by_model.get(str(any_rec.get("model", "")))
+        base = ce_of_model.get(str(any_rec.get("model", "")))
         if base is not None and str(any_rec.get("criterion", "")).lower() != "ce":
             out[name] = base
     return out
@@ -271,6 +270,7 @@ def render_table(records: Sequence[Mapping[str, Any]], dev: str = "dev", evl: st
     if expected:
         lines.append(f"\n{len(expected) - len(pending)} of the {len(expected)} expected systems scored; "
                      f"rows of \"–\" have not been run yet.")
+    lines += render_grid(systems, assessed, expected, dev, evl)
     if (significance or {}).get("by_condition"):
         lines += _condition_table(order, everything, baselines, significance or {}, dev, evl)
     return "\n".join(lines) + "\n"
