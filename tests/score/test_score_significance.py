@@ -363,3 +363,6 @@ def test_archive_keeps_the_training_speakers_and_the_condition_table(tmp_path, m
     assert "WER by condition" in text and "by 1 seen voice" in text
     report = json.loads((tmp_path / "archive" / SIGNIFICANCE_JSON).read_text())
     assert report["by_condition"]["train_speakers"] == 1
+    # The archive names its files as the run does: no path of the machine that archived it.
+    assert report["by_condition"]["train_data"] == "data/train" and "training data `data/train`" in text
+    assert str(tmp_path) not in text and str(tmp_path) not in (tmp_path / "archive" / SIGNIFICANCE_JSON).read_text()

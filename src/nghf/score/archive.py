@@ -14,6 +14,7 @@ generated from the archived data, never edited by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from nghf.score.dev_wer_log import DEV_WER_LOG
 from nghf.score.results import SIGNIFICANCE_JSON, write_results
 from nghf.score.results_log import read_records
-from nghf.score.significance import SignificanceConfig
+from nghf.score.significance import SignificanceConfig, TrainSpeakers
 
 
 class RunArchiveError(ValueError):
@@ -87,7 +88,9 @@ def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = "."
     if train_data:
         train_rel = _relative(str(train_data), run_dir, "training data dir")
         written.append(_copy(run_dir, train_rel / "spk2utt", dest, True))
-        archived_train = dest / train_rel
+        # Read from the archive, named as in the run (the table's caption and significance.json
+        # then hold no path of the machine that archived it).
+        archived_train = dataclasses.replace(TrainSpeakers.read(dest / train_rel), source=str(train_rel))
     plots = write_results(records, dest / "RESULTS.md", dest / "plots", str(results_rel), dev, evl, (), base_dir=dest,
                           significance=significance, train_data=archived_train)
     files: Sequence[Path | None] = [*written, dest / "RESULTS.md", dest / SIGNIFICANCE_JSON, *plots]

@@ -410,18 +410,19 @@ def write_results(records: Sequence[Mapping[str, Any]], out: str | Path, plots_d
                   source: str = "exp/results.jsonl", dev: str = "dev", evl: str = "eval",
                   expected: Sequence[ExpectedSystem] = (), base_dir: str | Path | None = None,
                   significance: SignificanceConfig | None = None,
-                  train_data: str | Path | None = None) -> list[Path]:
+                  train_data: str | Path | TrainSpeakers | None = None) -> list[Path]:
     """Write ``RESULTS.md`` (with links to the plots), ``significance.json`` beside it (the
     intervals and tests, :func:`nghf.score.significance.assess_systems`, configured by
     ``significance``, default :class:`~nghf.score.significance.SignificanceConfig`) and the plots; return
     the plot files. Relative ``train_log`` and ``utt_scores`` paths of the records are resolved
     against ``base_dir`` (default: the working directory, where the recipe that wrote them runs).
-    With ``train_data`` (the training data dir; not resolved against ``base_dir``) the WERs and
-    tests are also broken down by seen and unseen voices ("WER by condition")."""
+    With ``train_data`` (the training data dir, not resolved against ``base_dir``, or its speakers
+    already read) the WERs and tests are also broken down by seen and unseen voices ("WER by
+    condition")."""
     out = Path(out)
     base = Path(base_dir) if base_dir is not None else None
     systems = latest_by_system(records)
-    train = TrainSpeakers.read(train_data) if train_data else None
+    train = train_data if isinstance(train_data, TrainSpeakers) else TrainSpeakers.read(train_data) if train_data else None
     assessed = assess_systems(systems, ce_baselines(systems), (dev, evl), significance or SignificanceConfig(), base,
                               train)
     atomic_write_text(out.with_name(SIGNIFICANCE_JSON), json.dumps(assessed, indent=1, sort_keys=True) + "\n")

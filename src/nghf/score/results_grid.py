@@ -21,6 +21,10 @@ from nghf.score.significance import relative_reduction
 
 Cell = tuple[str, str, str]  # (model, criterion, optimiser)
 
+OPTIMISER_ORDER = ("sgd", "adam", "hf", "ng", "nghf")
+"""Columns without an expected-systems file: the first-order baselines, then the second-order
+methods, NGHF last (the recipe's ``--optimisers`` order); other optimisers follow, sorted."""
+
 
 def _is_ce(criterion: str) -> bool:
     return criterion.lower() == "ce"
@@ -92,10 +96,11 @@ def render_grid(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], assessed
     cells = grid_cells(systems, expected)
     if not cells or not any(name in systems for name in cells.values()):
         return []
-    keys = [*[(e.model, e.criterion, e.optimiser) for e in expected], *sorted(cells)]
-    keys = [k for k in keys if k in cells]
+    rank = {o: i for i, o in enumerate(OPTIMISER_ORDER)}
+    keys = [k for k in [*[(e.model, e.criterion, e.optimiser) for e in expected], *sorted(cells)] if k in cells]
     models = _ordered([k[0] for k in keys])
-    optimisers = _ordered([k[2] for k in keys])
+    optimisers = _ordered([*[e.optimiser for e in expected if (e.model, e.criterion, e.optimiser) in cells],
+                           *sorted({k[2] for k in cells}, key=lambda o: (rank.get(o, len(rank)), o))])
     ce_of_model = ce_by_model(systems)
     lines = ["\n## Systems by model, criterion and optimiser\n",
              f"The sequence-trained systems of the table above, one row per model and criterion, the "

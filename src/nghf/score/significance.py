@@ -519,8 +519,8 @@ def assess_systems(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], basel
             cache[key] = None
             if path:
                 full = base / path if base is not None and not Path(path).is_absolute() else Path(path)
-                if full.is_file():
-                    cache[key] = (str(full), read_utt_scores(full))
+                if full.is_file():  # reported as the record names it: relative to base_dir, portable
+                    cache[key] = (str(path), read_utt_scores(full))
                 else:
                     log.warning("%s: per-utterance scores of %s on %s not found; no interval or test",
                                 full, system, set_name)
