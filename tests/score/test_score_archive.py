@@ -68,3 +68,18 @@ def test_paths_outside_the_run_are_refused(tmp_path):
     _fake_run(run)
     with pytest.raises(RunArchiveError, match="not inside the run directory"):
         archive_run(tmp_path / "elsewhere" / "results.jsonl", tmp_path / "dest", run)
+
+
+def test_archive_with_expected_systems_lists_them_and_keeps_the_file(tmp_path):
+    run, dest = tmp_path / "run", tmp_path / "docs" / "paper"
+    _fake_run(run)
+    (run / "conf").mkdir()
+    (run / "conf" / "systems.yaml").write_text(
+        "systems:\n  - {system: tri2, model: gmm, criterion: ml, optimiser: em}\n"
+        "grids:\n  - {models: [tdnn], criteria: [mmi], optimisers: [sgd, nghf]}\n")
+    files = archive_run("exp/results.jsonl", dest, run, expected_systems="conf/systems.yaml")
+    assert dest / "conf" / "systems.yaml" in files
+    text = (dest / "RESULTS.md").read_text()
+    assert "2 of the 3 expected systems scored" in text and "| tdnn_mmi_sgd | tdnn | – | mmi | sgd |" in text
+    with pytest.raises(RunArchiveError, match="missing"):
+        archive_run("exp/results.jsonl", tmp_path / "other", run, expected_systems="conf/absent.yaml")

@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-dir", default=None,
                    help="directory the records' relative train_log and utt_scores paths are relative to (default: here)")
     p.add_argument("--archive-to", default="",
-                   help="copy the run's results, training logs, metas, best WERs, stage times and denlat "
-                        "statistics here (relative paths kept) and render RESULTS.md and plots there")
+                   help="copy the run's results, training logs, metas, best WERs, stage and part times and "
+                        "denlat statistics here (relative paths kept) and render RESULTS.md and plots there "
+                        "(with --expected-systems: its rows, and the file kept)")
     p.add_argument("--bootstrap-replicates", type=int, default=BootstrapConfig.replicates,
                    help="replicates of the speaker-block bootstrap (confidence intervals, paired test)")
     p.add_argument("--seed", type=int, default=BootstrapConfig.seed,
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         significance = SignificanceConfig(BootstrapConfig(args.bootstrap_replicates, args.seed))
         if args.archive_to:
             files = archive_run(args.results, args.archive_to, ".", args.dev_name, args.eval_name,
-                                significance, args.train_data or None)
+                                significance, args.train_data or None, args.expected_systems or None)
             log.info("archived %d files in %s", len(files), args.archive_to)
             return 0
         expected = load_expected_systems(args.expected_systems) if args.expected_systems else []

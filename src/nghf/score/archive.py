@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nghf.score.dev_wer_log import DEV_WER_LOG
+from nghf.score.expected import ExpectedSystem, load_expected_systems
 from nghf.score.results import SIGNIFICANCE_JSON, write_results
 from nghf.score.results_log import read_records
 from nghf.score.significance import SignificanceConfig, TrainSpeakers
@@ -50,12 +51,14 @@ def _copy(run_dir: Path, rel: Path, dest: Path, required: bool) -> Path | None:
 
 def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = ".",
                 dev: str = "dev", evl: str = "eval", significance: SignificanceConfig | None = None,
-                train_data: str | Path | None = None) -> list[Path]:
+                train_data: str | Path | None = None, expected_systems: str | Path | None = None) -> list[Path]:
     """Copy the run's results (see the module docstring) into ``dest`` and render
     ``dest/RESULTS.md`` (and ``significance.json``, configured by ``significance``) with plots in
     ``dest/plots``; return the files written. With ``train_data`` (the run's training data dir)
     its ``spk2utt`` is kept too, and the table gets its "WER by condition" part (seen and unseen
-    voices), so an archived run is assessed again by condition without the data dir."""
+    voices), so an archived run is assessed again by condition without the data dir. With
+    ``expected_systems`` (a YAML of :mod:`nghf.score.expected`, inside the run directory) the
+    table lists every expected system, as the recipe's own table does, and the file is kept."""
     run_dir, dest = Path(run_dir), Path(dest)
     results_rel = Path(results)
     if results_rel.is_absolute():
@@ -91,7 +94,13 @@ def archive_run(results: str | Path, dest: str | Path, run_dir: str | Path = "."
         # Read from the archive, named as in the run (the table's caption and significance.json
         # then hold no path of the machine that archived it).
         archived_train = dataclasses.replace(TrainSpeakers.read(dest / train_rel), source=str(train_rel))
-    plots = write_results(records, dest / "RESULTS.md", dest / "plots", str(results_rel), dev, evl, (), base_dir=dest,
+    expected: list[ExpectedSystem] = []
+    if expected_systems:
+        expected_rel = _relative(str(expected_systems), run_dir, "expected-systems file")
+        written.append(_copy(run_dir, expected_rel, dest, True))
+        expected = load_expected_systems(dest / expected_rel)
+    plots = write_results(records, dest / "RESULTS.md", dest / "plots", str(results_rel), dev, evl, expected,
+                          base_dir=dest,
                           significance=significance, train_data=archived_train)
     files: Sequence[Path | None] = [*written, dest / "RESULTS.md", dest / SIGNIFICANCE_JSON, *plots]
     return sorted({f for f in files if f is not None})
