@@ -37,7 +37,8 @@ ASSESSED = {"tdnn_mmi_nghf": {"vs": {"baseline": "tdnn_ce", "dev": {"significant
 
 def test_cells_follow_the_recipe_names_and_the_expected_systems() -> None:
     systems = _systems(RECORDS)
-    expected = [ExpectedSystem("tdnn_mpfe_ng", "tdnn", "mpfe", "ng"), ExpectedSystem("tdnn_ce", "tdnn", "ce", "adam")]
+    expected = [ExpectedSystem("tdnn_mpfe_ng", "tdnn", "mpfe", "ng"), ExpectedSystem("tdnn_ce", "tdnn", "ce", "adam"),
+                ExpectedSystem("tri2", "gmm", "ml", "em")]  # a model without CE: no row
     cells = grid_cells(systems, expected)
     assert cells == {("tdnn", "mpfe", "ng"): "tdnn_mpfe_ng", ("tdnn", "mmi", "sgd"): "tdnn_mmi_sgd",
                      ("tdnn", "mmi", "nghf"): "tdnn_mmi_nghf", ("lstm", "mpfe", "adam"): "lstm_mpfe_adam"}
@@ -61,13 +62,13 @@ def test_each_cell_holds_its_systems_wers_changes_and_updates() -> None:
 
 def test_expected_order_sets_rows_and_columns_and_no_sequence_system_no_grid() -> None:
     expected = [ExpectedSystem(f"{m}_{c}_{o}", m, c, o)
-                for m in ("tdnn", "lstm") for c in ("mmi", "mpfe") for o in ("sgd", "adam", "nghf")]
+                for m in ("tdnn", "lstm") for c in ("ce", "mmi", "mpfe") for o in ("sgd", "adam", "nghf")]
     lines = render_grid(_systems(RECORDS), ASSESSED, expected)
     assert lines[2] == "| model | criterion | CE start | sgd | adam | nghf |"
     assert [tuple(c.strip() for c in line.strip("|").split("|")[:2]) for line in lines[4:]] == [
         ("tdnn", "mmi"), ("tdnn", "mpfe"), ("lstm", "mmi"), ("lstm", "mpfe")]
     assert render_grid(_systems(RECORDS[:4]), {}) == []  # only GMM and CE: nothing to lay out
-    assert render_grid(_systems(RECORDS[:4]), {}, expected[:1]) == []  # expected but nothing run yet
+    assert render_grid(_systems(RECORDS[:4]), {}, expected[3:4]) == []  # expected but nothing run yet
 
 
 def test_results_md_has_the_grid_after_the_main_table() -> None:

@@ -47,8 +47,11 @@ def grid_cells(systems: Mapping[str, Mapping[str, Mapping[str, Any]]],
     systems first, then every recorded system named ``<model>_<criterion>_<optimiser>`` after its
     record's fields (a sweep variant such as ``tdnn_mmi_nghf_seed1`` is not a cell)."""
     cells: dict[Cell, str] = {}
+    # Expected systems of a model with a CE system (recorded or expected): a sequence-trained
+    # model, not e.g. a GMM baseline named in the same file.
+    with_ce = set(ce_by_model(systems)) | {e.model for e in expected if _is_ce(e.criterion)}
     for e in expected:
-        if e.model != "gmm" and not _is_ce(e.criterion):
+        if e.model in with_ce and not _is_ce(e.criterion):
             cells.setdefault((e.model, e.criterion, e.optimiser), e.system)
     for name in sorted(systems):
         info = next(iter(systems[name].values()))
