@@ -37,7 +37,7 @@ from typing import Any
 
 from nghf.score.dev_wer_log import dev_wer_log_beside, read_dev_wer_log
 from nghf.score.expected import ExpectedSystem
-from nghf.score.results_grid import ce_by_model, render_grid
+from nghf.score.results_grid import ce_by_model, is_ce, render_grid
 from nghf.score.significance import (
     CONDITIONS,
     SignificanceConfig,
@@ -113,7 +113,7 @@ def ce_baselines(systems: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict
     for name, sets in systems.items():
         any_rec = next(iter(sets.values()))
         base = ce_of_model.get(str(any_rec.get("model", "")))
-        if base is not None and str(any_rec.get("criterion", "")).lower() != "ce":
+        if base is not None and not is_ce(any_rec.get("criterion")):
             out[name] = base
     return out
 

@@ -26,8 +26,9 @@ OPTIMISER_ORDER = ("sgd", "adam", "hf", "ng", "nghf")
 methods, NGHF last (the recipe's ``--optimisers`` order); other optimisers follow, sorted."""
 
 
-def _is_ce(criterion: str) -> bool:
-    return criterion.lower() == "ce"
+def is_ce(criterion: object) -> bool:
+    """Whether a record's criterion is frame cross-entropy (the baseline of every comparison)."""
+    return str(criterion or "").lower() == "ce"
 
 
 def ce_by_model(systems: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
@@ -36,7 +37,7 @@ def ce_by_model(systems: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[
     out: dict[str, str] = {}
     for name, sets in systems.items():
         info = next(iter(sets.values()))
-        if _is_ce(str(info.get("criterion") or "")):
+        if is_ce(info.get("criterion")):
             out.setdefault(str(info.get("model") or ""), name)
     return out
 
@@ -49,9 +50,9 @@ def grid_cells(systems: Mapping[str, Mapping[str, Mapping[str, Any]]],
     cells: dict[Cell, str] = {}
     # Expected systems of a model with a CE system (recorded or expected): a sequence-trained
     # model, not e.g. a GMM baseline named in the same file.
-    with_ce = set(ce_by_model(systems)) | {e.model for e in expected if _is_ce(e.criterion)}
+    with_ce = set(ce_by_model(systems)) | {e.model for e in expected if is_ce(e.criterion)}
     for e in expected:
-        if e.model in with_ce and not _is_ce(e.criterion):
+        if e.model in with_ce and not is_ce(e.criterion):
             cells.setdefault((e.model, e.criterion, e.optimiser), e.system)
     for name in sorted(systems):
         info = next(iter(systems[name].values()))
@@ -59,7 +60,7 @@ def grid_cells(systems: Mapping[str, Mapping[str, Mapping[str, Any]]],
         optimiser = str(info.get("optimiser") or "")
         # The record's optimiser may name a variant ("nghf-A"); the dir is named by its family.
         for opt in _ordered([optimiser, optimiser.split("-")[0]]):
-            if model and crit and opt and not _is_ce(crit) and name == f"{model}_{crit}_{opt}":
+            if model and crit and opt and not is_ce(crit) and name == f"{model}_{crit}_{opt}":
                 cells.setdefault((model, crit, opt), name)
     return cells
 
@@ -95,7 +96,8 @@ def render_grid(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], assessed
                 dev: str = "dev", evl: str = "eval") -> list[str]:
     """The lines of the "Systems by model, criterion and optimiser" section, or none when no
     sequence-trained system is recorded or expected. ``systems``: ``system -> set -> record``
-    (:func:`nghf.score.results.latest_by_system`, in record order); ``assessed``: the ``systems`` part of :func:`nghf.score.significance.assess_systems`."""
+    (:func:`nghf.score.results.latest_by_system`, in record order); ``assessed``: the
+    ``systems`` part of :func:`nghf.score.significance.assess_systems`."""
     cells = grid_cells(systems, expected)
     if not cells or not any(name in systems for name in cells.values()):
         return []
@@ -115,9 +117,10 @@ def render_grid(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], assessed
              "| --- | --- | ---: |" + " ---: |" * len(optimisers)]
     for model in models:
         base = ce_of_model.get(model)
+        base_sets = systems[base] if base is not None else {}
         base_text = "–"
         if base is not None:
-            base_text = (_wers(systems[base], dev, evl) or "–") + _updates(systems[base])
+            base_text = (_wers(base_sets, dev, evl) or "–") + _updates(base_sets)
         for crit in _ordered([k[1] for k in keys if k[0] == model]):
             row = [model, crit, base_text]
             for opt in optimisers:
@@ -129,7 +132,6 @@ def render_grid(systems: Mapping[str, Mapping[str, Mapping[str, Any]]], assessed
                     continue
                 vs = (assessed.get(name) or {}).get("vs") or {}
                 tests = vs if base is not None and vs.get("baseline") == base else {}
-                base_sets = systems[base] if base is not None else {}
                 change = ", ".join(_change(sets.get(s), base_sets.get(s), tests.get(s)) for s in (dev, evl))
                 row.append(f"{wers} ({change}){_updates(sets)}" if base is not None else f"{wers}{_updates(sets)}")
             lines.append("| " + " | ".join(row) + " |")
